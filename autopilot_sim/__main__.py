@@ -1,0 +1,5 @@
+"""`python -m autopilot_sim` runs the command line."""
+
+from autopilot_sim.cli import main
+
+raise SystemExit(main())

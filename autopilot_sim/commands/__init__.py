@@ -1,0 +1,1 @@
+"""One module per `autopilot-sim` subcommand; each exposes `register(subparsers)`."""
