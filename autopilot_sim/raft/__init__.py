@@ -1,0 +1,6 @@
+"""A pure, deterministic model of a hashicorp/raft v1.7.3 server (no SimPy, no I/O, no clock)."""
+
+from autopilot_sim.raft.node import CANDIDATE, FOLLOWER, LEADER, SHUTDOWN, RaftNode
+from autopilot_sim.raft.timing import RaftTiming, TimingError
+
+__all__ = ["RaftNode", "RaftTiming", "TimingError", "FOLLOWER", "CANDIDATE", "LEADER", "SHUTDOWN"]

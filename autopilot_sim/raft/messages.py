@@ -1,0 +1,197 @@
+"""Raft RPC messages and log entries.
+
+Requests carry an `rpc` id (unique per sender) and the absolute `deadline` at which the sender's
+transport gives up (Nomad's RaftTimeout, 10 s by default). Responses echo both, so the transport
+can fail an RPC at its deadline when the request or the response is lost, exactly as a blocked
+hashicorp/raft NetworkTransport call would.
+
+All classes use __slots__: these objects are created tens of thousands of times per simulated
+minute.
+"""
+
+from __future__ import annotations
+
+# Entry kinds.
+COMMAND = "command"
+CONFIGURATION = "configuration"
+NOOP = "noop"
+BARRIER = "barrier"
+
+# Suffrage values as hashicorp/raft numbers them.
+VOTER = 0
+NONVOTER = 1
+STAGING = 2
+SUFFRAGE_NAMES = {VOTER: "Voter", NONVOTER: "Nonvoter", STAGING: "Staging"}
+
+
+class Entry:
+    """One immutable log entry. Shared between servers' logs (never mutated)."""
+
+    __slots__ = ("index", "term", "kind", "data")
+
+    def __init__(self, index: int, term: int, kind: str, data: object = None) -> None:
+        self.index = index
+        self.term = term
+        self.kind = kind
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Entry({self.index}, t{self.term}, {self.kind}, {self.data!r})"
+
+    def same_as(self, other: Entry) -> bool:
+        """Equal content (index, term, kind, data)."""
+        return (
+            self is other
+            or (
+                self.index == other.index
+                and self.term == other.term
+                and self.kind == other.kind
+                and self.data == other.data
+            )
+        )
+
+
+class Message:
+    """Base class; `is_request` tells the transport whether a response is awaited."""
+
+    __slots__ = ()
+    is_request = False
+    is_heartbeat = False
+
+
+class Request(Message):
+    __slots__ = ("rpc", "deadline")
+    is_request = True
+
+
+class Response(Message):
+    __slots__ = ("rpc", "deadline")
+
+
+class AppendEntries(Request):
+    """Replication RPC (non-heartbeat): goes through the follower's main loop."""
+
+    __slots__ = ("term", "leader", "prev_index", "prev_term", "entries", "leader_commit")
+
+    def __init__(self, rpc, deadline, term, leader, prev_index, prev_term, entries, leader_commit):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.leader = leader
+        self.prev_index = prev_index
+        self.prev_term = prev_term
+        self.entries = entries
+        self.leader_commit = leader_commit
+
+
+class AppendEntriesResponse(Response):
+    __slots__ = ("term", "success", "last_log", "no_retry_backoff", "last_sent")
+
+    def __init__(self, rpc, deadline, term, success, last_log, no_retry_backoff, last_sent):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.success = success
+        self.last_log = last_log
+        self.no_retry_backoff = no_retry_backoff
+        self.last_sent = last_sent  # last index the request carried (prev_index if none)
+
+
+class Heartbeat(Request):
+    """hashicorp/raft heartbeat: term and leader only; handled off the follower's main loop."""
+
+    __slots__ = ("term", "leader")
+    is_heartbeat = True
+
+    def __init__(self, rpc, deadline, term, leader):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.leader = leader
+
+
+class HeartbeatResponse(Response):
+    __slots__ = ("term", "success")
+    is_heartbeat = True
+
+    def __init__(self, rpc, deadline, term, success):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.success = success
+
+
+class RequestVote(Request):
+    """RequestVote or (prevote=True) RequestPreVote."""
+
+    __slots__ = ("term", "candidate", "last_index", "last_term", "transfer", "prevote")
+
+    def __init__(self, rpc, deadline, term, candidate, last_index, last_term, transfer, prevote):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.candidate = candidate
+        self.last_index = last_index
+        self.last_term = last_term
+        self.transfer = transfer
+        self.prevote = prevote
+
+
+class VoteResponse(Response):
+    __slots__ = ("term", "granted", "prevote")
+
+    def __init__(self, rpc, deadline, term, granted, prevote):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.granted = granted
+        self.prevote = prevote
+
+
+class TimeoutNow(Request):
+    __slots__ = ("term", "leader")
+
+    def __init__(self, rpc, deadline, term, leader):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+        self.leader = leader
+
+
+class TimeoutNowResponse(Response):
+    __slots__ = ("term",)
+
+    def __init__(self, rpc, deadline, term):
+        self.rpc = rpc
+        self.deadline = deadline
+        self.term = term
+
+
+class RpcError(Message):
+    """Delivered by the transport to the caller when an RPC failed (refused or timed out).
+
+    `kind` is the request's class; `prevote` tells a failed pre-vote from a failed vote.
+    """
+
+    __slots__ = ("rpc", "kind", "prevote", "reason")
+
+    def __init__(self, rpc: int, kind: type, prevote: bool, reason: str) -> None:
+        self.rpc = rpc
+        self.kind = kind
+        self.prevote = prevote
+        self.reason = reason
+
+
+# The request class each response answers (the transport fails the request when its answer is lost).
+REQUEST_OF = {
+    AppendEntriesResponse: AppendEntries,
+    HeartbeatResponse: Heartbeat,
+    VoteResponse: RequestVote,
+    TimeoutNowResponse: TimeoutNow,
+}
+
+
+def rpc_error_for(msg: Message, reason: str) -> RpcError:
+    """The error the caller of `msg`'s RPC sees when `msg` (request or response) is lost."""
+    kind = type(msg) if msg.is_request else REQUEST_OF[type(msg)]
+    return RpcError(msg.rpc, kind, bool(getattr(msg, "prevote", False)), reason)  # type: ignore[attr-defined]

@@ -1,0 +1,492 @@
+"""The SimPy engine: servers, transport, timers, client load and faults.
+
+SimPy only moves time and delivers things. Every scheduled item is a SimPy Timeout whose value
+is a tuple `(handler, *args)`; one dispatcher calls the handler. The pure Raft node never
+schedules anything itself: after each call the engine drains its outbox (messages), its timer
+requests and its notes.
+
+Timers are lazy: re-arming a key to a later deadline schedules nothing new; when the earlier
+SimPy event fires it sees the later deadline and re-schedules itself. hashicorp/raft re-arms
+the CommitTimeout timer on every replication wake-up, so this saves most timer events.
+
+Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
+* RPCs run over TCP: random loss delays a message by retransmissions (Network.transit_tcp);
+* a message that cannot arrive before its deadline (a cut link, a link cut while the message is
+  in flight, retransmissions past the deadline) makes the caller's RPC fail at that deadline
+  (Nomad's RaftTimeout, 10 s): the connection just stalls;
+* a request to a crashed process is refused: the caller sees the error one network transit later;
+* a paused (stalled) process accepts connections but answers nothing until it resumes; callers
+  whose deadline passes meanwhile see a timeout, and late answers are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+from simpy.events import Timeout
+
+from autopilot_sim.durations import format_duration
+from autopilot_sim.raft.messages import VOTER, rpc_error_for
+from autopilot_sim.raft.node import LEADER, RaftNode
+from autopilot_sim.raft.timing import RaftTiming
+from autopilot_sim.rng import stream
+from autopilot_sim.sim.invariants import SafetyChecker
+from autopilot_sim.sim.network import Latency, Network
+from autopilot_sim.sim.recorder import Recorder
+
+
+class SimulationError(RuntimeError):
+    """A scenario asked for something impossible at run time (e.g. crash a server that is down)."""
+
+
+@dataclass
+class ServerSpecLite:
+    """What the engine needs to know about one server."""
+
+    name: str
+    voter: bool = True  # bootstraps as a voter
+
+
+class SimServer:
+    """One simulated Nomad server process wrapping a pure RaftNode."""
+
+    __slots__ = (
+        "name", "node", "up", "paused_until", "paused_queue", "epoch", "timers", "scheduled",
+        "busy_until", "disk", "version", "pending_writes",
+    )
+
+    def __init__(self, name: str, node: RaftNode, disk) -> None:
+        self.name = name
+        self.node = node
+        self.up = True
+        self.paused_until = 0
+        self.paused_queue: list[tuple[str, object]] = []
+        self.epoch = 0
+        self.timers: dict[object, int] = {}
+        self.scheduled: dict[object, int] = {}
+        self.busy_until = 0
+        self.disk = disk  # a sampler of one fsync's latency, or None (no disk latency)
+        self.version = ""
+        self.pending_writes: list[object] = []
+
+
+class Cluster:
+    """A cluster of simulated servers on one SimPy environment (one run owns one environment)."""
+
+    def __init__(
+        self,
+        servers: list[ServerSpecLite],
+        timing: RaftTiming,
+        network: Network,
+        seed: int,
+        recorder: Recorder | None = None,
+        writes_per_second: float = 0.0,
+        disk_latency: Latency | None = None,
+        check_safety: bool = True,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.timing = timing
+        self.network = network
+        self.seed = seed
+        self.recorder = recorder or Recorder()
+        self.safety = SafetyChecker() if check_safety else None
+        self.disk_latency = disk_latency
+        self.servers: dict[str, SimServer] = {}
+        self.leader_name: str | None = None
+        self.leader_term = 0
+        self._leaderless_since: int | None = 0
+        self.time_without_leader = 0
+        # Counters on the hot path are plain attributes (cheaper than a dict).
+        self.messages_sent = 0
+        self.messages_delivered = 0
+        self.messages_lost = 0
+        self.writes_accepted = 0
+        self.writes_rejected = 0
+        self.elections_started = 0
+        self.leaders_elected = 0
+        self.leader_changes = 0
+        self._load_rng = stream(seed, "load")
+        self.writes_per_second = 0.0
+        self._load_generation = 0
+        self._write_seq = 0
+        self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
+        for spec in servers:
+            self._add_server(spec.name)
+        voters = tuple((s.name, VOTER) for s in servers if s.voter)
+        for spec in servers:
+            if spec.voter:
+                self.servers[spec.name].node.bootstrap(voters, 0)
+        for server in self.servers.values():
+            server.node.start(0)
+            self._flush(server)
+        self.set_load(writes_per_second)
+
+    # ------------------------------------------------------------------ construction
+
+    def _add_server(self, name: str) -> SimServer:
+        node = RaftNode(name, self.timing, stream(self.seed, "raft", name))
+        disk = None
+        if self.disk_latency is not None:
+            disk = self.disk_latency.sampler(stream(self.seed, "disk", name))
+        server = SimServer(name, node, disk)
+        self.servers[name] = server
+        self.network.add_server(name)
+        return server
+
+    @property
+    def now(self) -> int:
+        """Simulated time in integer nanoseconds."""
+        return self.env.now  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _at(self, delay: int, payload: tuple) -> None:
+        event = Timeout(self.env, delay, payload)
+        event.callbacks.append(self._dispatch)
+
+    @staticmethod
+    def _dispatch(event) -> None:
+        payload = event._value
+        payload[0](payload)
+
+    def call_at(self, when: int, func, *args) -> None:
+        """Run func(*args) at simulated time `when` (scenario events, observers)."""
+        self._at(max(0, when - self.now), (self._call, func, args))
+
+    @staticmethod
+    def _call(payload: tuple) -> None:
+        payload[1](*payload[2])
+
+    def run(self, until: int) -> None:
+        """Advance the simulation to `until` ns."""
+        self.env.run(until=until)
+        self._account_leaderless(self.now)
+
+    # ------------------------------------------------------------------ after every node call
+
+    def _flush(self, server: SimServer) -> None:
+        node = server.node
+        now = self.env.now
+        delay = 0
+        if node.writes:
+            if server.disk is not None:
+                start = max(now, server.busy_until)
+                total = 0
+                for _ in range(node.writes):
+                    total += server.disk()
+                server.busy_until = start + total
+                delay = server.busy_until - now
+            node.writes = 0
+        if node.outbox:
+            name = server.name
+            for dst, msg in node.outbox:
+                self._send(name, dst, msg, delay)
+            node.outbox.clear()
+        if node.timer_requests:
+            timers, scheduled, epoch = server.timers, server.scheduled, server.epoch
+            for key, deadline in node.timer_requests:
+                if deadline is None:
+                    timers.pop(key, None)
+                    continue
+                timers[key] = deadline
+                at = scheduled.get(key)
+                if at is None or deadline < at:
+                    scheduled[key] = deadline
+                    self._at(deadline - now, (self._fire_timer, server, key, deadline, epoch))
+            node.timer_requests.clear()
+        if node.notes:
+            self._handle_notes(server)
+        if self.safety is not None:
+            self.safety.after_step(now, server.name, node.log, node.commit_index)
+
+    # ------------------------------------------------------------------ transport
+
+    def _send(self, src: str, dst: str, msg, extra_delay: int = 0) -> None:
+        self.messages_sent += 1
+        delay = self.network.transit_tcp(src, dst)
+        if delay is None or self.env.now + delay + extra_delay > msg.deadline:
+            self._lost(src, dst, msg)
+            return
+        self._at(delay + extra_delay, (self._deliver, src, dst, msg))
+
+    def _lost(self, src: str, dst: str, msg) -> None:
+        """A lost request or response: the caller's RPC fails at its deadline."""
+        self.messages_lost += 1
+        caller, peer = (src, dst) if msg.is_request else (dst, src)
+        self._at(max(0, msg.deadline - self.env.now), (self._rpc_error, caller, peer, msg, "timeout"))
+
+    def _rpc_error(self, payload: tuple) -> None:
+        _, caller, peer, msg, reason = payload
+        server = self.servers.get(caller)
+        if server is None or not server.up:
+            return
+        self._enqueue(server, peer, rpc_error_for(msg, reason))
+
+    def _deliver(self, payload: tuple) -> None:
+        _, src, dst, msg = payload
+        if (src, dst) in self.network.blocked:
+            self._lost(src, dst, msg)  # the link was cut while the message was in flight
+            return
+        server = self.servers[dst]
+        if not server.up:
+            self.messages_lost += 1
+            if msg.is_request:  # connection refused: the caller learns it one transit later
+                back = self.network.transit_tcp(dst, src)
+                if back is None:
+                    back = max(0, msg.deadline - self.env.now)
+                self._at(back, (self._rpc_error, src, dst, msg, "refused"))
+            return
+        self.messages_delivered += 1
+        self._enqueue(server, src, msg)
+
+    def _enqueue(self, server: SimServer, src: str, msg) -> None:
+        now = self.env.now
+        if now < server.paused_until:
+            server.paused_queue.append((src, msg))
+            if msg.is_request:
+                self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
+            return
+        if now < server.busy_until and not msg.is_heartbeat:
+            # The main loop is blocked on a disk write; heartbeats take the fast path (§2.4).
+            self._at(server.busy_until - now, (self._redeliver, src, server, msg))
+            return
+        server.node.on_message(src, msg, now)
+        self._flush(server)
+
+    def _redeliver(self, payload: tuple) -> None:
+        _, src, server, msg = payload
+        if server.up:
+            self._enqueue(server, src, msg)
+
+    def _stalled_request(self, payload: tuple) -> None:
+        """A request sat in a paused server's queue until the caller's deadline."""
+        _, caller, peer, msg = payload
+        server = self.servers[peer]
+        if self.env.now < server.paused_until and any(m is msg for _, m in server.paused_queue):
+            self._rpc_error((None, caller, peer, msg, "timeout"))
+
+    # ------------------------------------------------------------------ timers
+
+    def _fire_timer(self, payload: tuple) -> None:
+        _, server, key, at, epoch = payload
+        if epoch != server.epoch or server.scheduled.get(key) != at:
+            return
+        del server.scheduled[key]
+        deadline = server.timers.get(key)
+        if deadline is None:
+            return
+        now = self.env.now
+        if deadline > now:
+            server.scheduled[key] = deadline
+            self._at(deadline - now, (self._fire_timer, server, key, deadline, epoch))
+            return
+        if now < server.paused_until:
+            return  # fired at resume
+        if now < server.busy_until:
+            server.scheduled[key] = server.busy_until
+            self._at(server.busy_until - now, (self._fire_timer, server, key, server.busy_until, epoch))
+            return
+        del server.timers[key]
+        server.node.on_timer(key, now)
+        self._flush(server)
+
+    # ------------------------------------------------------------------ notes and leadership
+
+    def _handle_notes(self, server: SimServer) -> None:
+        node = server.node
+        now = self.env.now
+        notes = list(node.notes)
+        node.notes.clear()
+        for note in notes:
+            kind = note[0]
+            if kind == "leader":
+                term = note[1]
+                self.leaders_elected += 1
+                if self.safety is not None:
+                    self.safety.on_leader(now, server.name, term, node.log)
+                self.recorder.event(now, "leader_elected", f"{server.name} elected leader for term {term}",
+                                    server=server.name, term=term)
+                self._update_leader()
+            elif kind == "election":
+                self.elections_started += 1
+                self.recorder.event(now, "election_started",
+                                    f"{server.name} started an election for term {note[1]}",
+                                    server=server.name, term=note[1])
+            elif kind == "follower":
+                _, term, previous, reason = note
+                if previous == LEADER:
+                    self.recorder.event(now, "leader_stepped_down",
+                                        f"{server.name} stepped down in term {term}: {reason}",
+                                        server=server.name, term=term, reason=reason)
+                    self._update_leader()
+            elif kind == "truncate":
+                if self.safety is not None:
+                    self.safety.on_truncate(now, server.name, note[2])
+            elif kind == "configuration_committed" and node.role == LEADER:
+                self.recorder.event(now, "configuration_committed",
+                                    f"configuration at index {note[1]} committed: {_describe_config(note[2])}",
+                                    server=server.name, index=note[1])
+            for observer in self.observers:
+                observer(self, server, note)
+
+    def _update_leader(self) -> None:
+        """The cluster's leader: the up server in the Leader role with the highest term."""
+        best: SimServer | None = None
+        for server in self.servers.values():
+            if server.up and server.node.role == LEADER:
+                if best is None or server.node.current_term > best.node.current_term:
+                    best = server
+        name = best.name if best else None
+        if name == self.leader_name and (best is None or best.node.current_term == self.leader_term):
+            return
+        now = self.env.now
+        if name is None:
+            self._leaderless_since = now
+        else:
+            self._account_leaderless(now)
+            self._leaderless_since = None
+            self.leader_changes += 1
+        self.leader_name = name
+        self.leader_term = best.node.current_term if best else self.leader_term
+
+    def _account_leaderless(self, now: int) -> None:
+        if self._leaderless_since is not None:
+            self.time_without_leader += now - self._leaderless_since
+            self._leaderless_since = now
+
+    def leader(self) -> SimServer | None:
+        """The current leader's server, or None."""
+        return self.servers[self.leader_name] if self.leader_name else None
+
+    # ------------------------------------------------------------------ client load
+
+    def set_load(self, writes_per_second: float) -> None:
+        """Poisson client writes to the leader at this rate (0 stops them)."""
+        self.writes_per_second = float(writes_per_second)
+        self._load_generation += 1
+        if self.writes_per_second > 0:
+            self._schedule_write(self._load_generation)
+
+    def _schedule_write(self, generation: int) -> None:
+        gap = round(self._load_rng.expovariate(self.writes_per_second) * 1e9)
+        self._at(gap, (self._client_write, generation))
+
+    def _client_write(self, payload: tuple) -> None:
+        generation = payload[1]
+        if generation != self._load_generation:
+            return
+        self._schedule_write(generation)
+        server = self.leader()
+        self._write_seq += 1
+        if server is None or not server.up:
+            self.writes_rejected += 1
+            return
+        now = self.env.now
+        if now < server.paused_until or now < server.busy_until:
+            # The apply channel is not read while the leader loop is blocked: the write waits and
+            # joins the next group-commit batch (at most MaxAppendEntries + 1 entries).
+            if not server.pending_writes:
+                wake = max(server.paused_until, server.busy_until)
+                self._at(wake - now, (self._flush_writes, server))
+            server.pending_writes.append(self._write_seq)
+            return
+        if server.node.propose(self._write_seq, now):
+            self.writes_accepted += 1
+            self._flush(server)
+        else:
+            self.writes_rejected += 1
+
+    def _flush_writes(self, payload: tuple) -> None:
+        server = payload[1]
+        now = self.env.now
+        if not server.pending_writes:
+            return
+        if now < server.paused_until or now < server.busy_until:
+            self._at(max(server.paused_until, server.busy_until) - now, (self._flush_writes, server))
+            return
+        limit = self.timing.max_append_entries + 1
+        batch, server.pending_writes = server.pending_writes[:limit], server.pending_writes[limit:]
+        if server.up and server.node.propose_batch(batch, now):
+            self.writes_accepted += len(batch)
+            self._flush(server)
+        else:
+            self.writes_rejected += len(batch)
+        if server.pending_writes:
+            self._at(0, (self._flush_writes, server))
+
+    # ------------------------------------------------------------------ faults
+
+    def crash(self, name: str) -> None:
+        """The process dies: timers stop, volatile state is lost, the network refuses it."""
+        server = self.servers[name]
+        if not server.up:
+            raise SimulationError(f"cannot crash {name}: it is already down")
+        server.up = False
+        server.epoch += 1
+        server.timers.clear()
+        server.scheduled.clear()
+        server.paused_queue.clear()
+        server.paused_until = 0
+        server.busy_until = 0
+        rejected = len(server.pending_writes)
+        server.pending_writes.clear()
+        self.writes_rejected += rejected
+        server.node.crash()
+        self._update_leader()
+
+    def restart(self, name: str) -> None:
+        """Start a crashed server again with its persisted term, vote and log."""
+        server = self.servers[name]
+        if server.up:
+            raise SimulationError(f"cannot restart {name}: it is running")
+        server.up = True
+        server.node.restart(self.now)
+        if self.safety is not None:
+            self.safety.on_restart(name)
+        self._flush(server)
+
+    def pause(self, name: str, duration: int) -> None:
+        """Stall the process for `duration` ns: no timers fire, no message is handled."""
+        server = self.servers[name]
+        if not server.up:
+            raise SimulationError(f"cannot pause {name}: it is down")
+        server.paused_until = max(server.paused_until, self.now + duration)
+        self._at(server.paused_until - self.now, (self._resume, server, server.epoch))
+
+    def _resume(self, payload: tuple) -> None:
+        _, server, epoch = payload
+        now = self.env.now
+        if epoch != server.epoch or now < server.paused_until:
+            return
+        queued, server.paused_queue = server.paused_queue, []
+        for src, msg in queued:
+            server.node.on_message(src, msg, now)
+            self._flush(server)
+        # Timers that came due during the pause fire now, in deadline order.
+        due = sorted((d, repr(k), k) for k, d in server.timers.items() if d <= now)
+        for _, _, key in due:
+            if server.timers.get(key) is not None and server.timers[key] <= now:
+                del server.timers[key]
+                server.scheduled.pop(key, None)
+                server.node.on_timer(key, now)
+                self._flush(server)
+
+    # ------------------------------------------------------------------ observation
+
+    def stats(self, name: str) -> dict[str, str]:
+        """hashicorp/raft Stats() of one server at the current time."""
+        return self.servers[name].node.stats(self.now)
+
+
+def _describe_config(config) -> str:
+    names = {0: "voter", 1: "non-voter", 2: "staging"}
+    return ", ".join(f"{sid} ({names.get(s, s)})" for sid, s in config) or "(empty)"
+
+
+def format_time(t_ns: int) -> str:
+    """A simulated time as a Go duration string."""
+    return format_duration(t_ns)
+
+
+__all__ = ["Cluster", "ServerSpecLite", "SimServer", "SimulationError"]
