@@ -200,7 +200,9 @@ def format_rfc3339(ns: int, *, nano: bool = True) -> str:
     RFC3339Nano trims trailing zeros of the fraction, as Go does.
     """
     seconds, frac = divmod(ns, SECOND)
-    stamp = (_EPOCH + _dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    moment = _EPOCH + _dt.timedelta(seconds=seconds)
+    # Go pads the year to four digits (Go's zero time is 0001-01-01); strftime's %Y does not.
+    stamp = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
     if nano and frac:
         stamp += "." + f"{frac:09d}".rstrip("0")
     return stamp + "Z"

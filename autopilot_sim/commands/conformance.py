@@ -1,0 +1,44 @@
+"""`autopilot-sim conformance state|actions DIR [--write]`: check the autopilot core against
+raft-autopilot's fixture format (see shared/testdata/README.md).
+
+Prints `PASS name` / `FAIL name: what differs` per case (or `WROTE` with --write, `SKIP` when
+a case has no golden file); exits 0 when every compared case passed, 1 when one failed,
+2 when an input could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `conformance` subcommand."""
+    parser = subparsers.add_parser(
+        "conformance",
+        help="run the autopilot core on raft-autopilot style fixture cases",
+        description=(
+            "Compute the autopilot state (state) or one reconcile tick's operations (actions) "
+            "for each case folder holding inputs.json, and compare with state.json.golden / "
+            "actions.json.golden, or write state.json / actions.json with --write."
+        ),
+    )
+    parser.add_argument("mode", choices=("state", "actions"), help="what to compute")
+    parser.add_argument(
+        "dir", type=Path, metavar="DIR", help="a case folder, or a folder of case folders"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="write the computed result instead of comparing"
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the conformance cases; returns the exit status."""
+    from autopilot_sim.autopilot.conformance import run
+
+    def err(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    return run(args.mode, args.dir, write=args.write, out=print, err=err)
