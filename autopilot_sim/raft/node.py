@@ -34,7 +34,7 @@ from autopilot_sim.raft.messages import (
     TimeoutNowResponse,
     VoteResponse,
 )
-from autopilot_sim.raft.quorum import committed_index, quorum_size
+from autopilot_sim.raft.quorum import quorum_size
 from autopilot_sim.raft.timing import RaftTiming
 
 FOLLOWER = "Follower"
@@ -143,6 +143,10 @@ class RaftNode:
         self.progress: dict[str, Progress] = {}
         self._retired: dict[str, Progress] = {}
         self.start_index = 0
+        self._voter_set: set[str] = set()
+        self._self_votes = 0
+        self._quorum = 1
+        self._acks: dict[int, int] = {}
         self._config_queue: deque[tuple[str, str]] = deque()
         self._transfer_target: str | None = None
         self._transfer_sent = False
@@ -331,6 +335,7 @@ class RaftNode:
         self.leader = self.id
         self.start_index = self.last_index + 1
         self.progress = {}
+        self._rebuild_commitment()
         for peer, _ in self.latest_config:
             if peer != self.id:
                 self._add_progress(peer, now)
@@ -813,6 +818,7 @@ class RaftNode:
             if kind == CONFIGURATION:
                 self._append_configuration(entry)
                 self._sync_progress(now)
+                self._rebuild_commitment()
         self.writes += 1
         self._recompute_commit(now)
         for prog in self.progress.values():
@@ -838,22 +844,52 @@ class RaftNode:
             if sid != self.id and sid not in self.progress:
                 self._add_progress(sid, now)
 
-    def _recompute_commit(self, now: int) -> None:
-        """commitment.go: majority match over the latest voters, only from this term's start."""
+    def _rebuild_commitment(self) -> None:
+        """commitment.setConfiguration: voters of the latest configuration and their acks.
+
+        `_acks[i]` counts the other voters whose match index is >= i, for i > commit index. A
+        match only grows one prefix at a time, so keeping these counts costs O(1) per replicated
+        entry instead of a sort of every voter's match on every response.
+        """
         voters = self._voters()
-        if not voters:
-            return
-        matches = []
-        last = self.log[-1].index
+        self._voter_set = set(voters)
+        self._self_votes = 1 if self.id in self._voter_set else 0
+        self._quorum = quorum_size(len(voters))
+        acks: dict[int, int] = {}
         for sid in voters:
-            if sid == self.id:
-                matches.append(last)
-            else:
-                prog = self.progress.get(sid)
-                matches.append(prog.match_index if prog else 0)
-        candidate = committed_index(matches)
-        if candidate > self.commit_index and candidate >= self.start_index:
+            prog = self.progress.get(sid)
+            if prog is not None:
+                for i in range(self.commit_index + 1, prog.match_index + 1):
+                    acks[i] = acks.get(i, 0) + 1
+        self._acks = acks
+
+    def _update_match(self, prog: Progress, index: int, now: int) -> None:
+        old = prog.match_index
+        if index <= old:
+            return
+        prog.match_index = index
+        if prog.peer in self._voter_set:
+            acks = self._acks
+            for i in range(max(old, self.commit_index) + 1, index + 1):
+                acks[i] = acks.get(i, 0) + 1
+            self._recompute_commit(now)
+
+    def _recompute_commit(self, now: int) -> None:
+        """commitment.go: the highest index a majority of the latest voters stored, adopted only
+        if it is at least this term's start index (the no-op): the current-term rule."""
+        if not self._voter_set:
+            return
+        need = self._quorum - self._self_votes
+        acks = self._acks
+        last = self.log[-1].index
+        old = self.commit_index
+        candidate = old
+        while candidate < last and acks.get(candidate + 1, 0) >= need:
+            candidate += 1
+        if candidate > old and candidate >= self.start_index:
             self.commit_index = candidate
+            for i in range(old + 1, candidate + 1):
+                acks.pop(i, None)
             if self.latest_config_index <= candidate and self.committed_config_index != self.latest_config_index:
                 self.committed_config = self.latest_config
                 self.committed_config_index = self.latest_config_index

@@ -1,0 +1,272 @@
+"""Run a scenario: build the cluster from the typed scenario, fire its events, collect outputs.
+
+`Simulation(scenario).run()` returns a `RunResult`; `RunResult.write(dir)` writes the run
+directory files (DESIGN.md "Run directory"). Targets such as `leader` or `follower[1]` are
+resolved when the event fires; a target that cannot be resolved then is a `ScenarioRunError`
+that names the event's line, its time and what was there instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autopilot_sim.durations import SECOND, format_duration
+from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
+from autopilot_sim.raft.node import FOLLOWER, LEADER
+from autopilot_sim.raft.timing import RaftTiming
+from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
+from autopilot_sim.sim.invariants import SafetyViolation
+from autopilot_sim.sim.network import Latency, Network
+from autopilot_sim.sim.recorder import Recorder
+
+
+class ScenarioRunError(RuntimeError):
+    """An event that cannot be carried out when it fires (e.g. `crash: leader` with no leader)."""
+
+    def __init__(self, event: Any, index: int, t_ns: int, message: str) -> None:
+        self.event = event
+        self.index = index
+        self.t_ns = t_ns
+        line = getattr(event, "line", 0)
+        where = f"line {line}: " if line else ""
+        super().__init__(f"{where}events[{index}].{event.kind} at {format_duration(t_ns)}: {message}")
+
+
+def latency_from_spec(spec: Any) -> Latency:
+    """Convert a scenario distribution model (or a dict) into the engine's Latency."""
+    get = spec.get if isinstance(spec, dict) else (lambda k, d=None: getattr(spec, k, d))
+    return Latency(
+        distribution=get("distribution"),
+        value=get("value", 0) or 0,
+        min=get("min", 0) or 0,
+        max=get("max", 0) or 0,
+        mean=get("mean", 0) or 0,
+        stddev=get("stddev", 0) or 0,
+        median=get("median", 0) or 0,
+        sigma=float(get("sigma", 0.0) or 0.0),
+    )
+
+
+def timing_from_spec(raft: Any) -> RaftTiming:
+    """The node timing for a scenario's `raft:` block (raft_multiplier applied)."""
+    eff = raft.effective()
+    return RaftTiming(
+        heartbeat_timeout=eff.heartbeat_timeout,
+        election_timeout=eff.election_timeout,
+        commit_timeout=eff.commit_timeout,
+        leader_lease_timeout=eff.leader_lease_timeout,
+        max_append_entries=raft.max_append_entries,
+        prevote=raft.prevote,
+        rpc_timeout=raft.rpc_timeout,
+        election_timeout_range=tuple(raft.election_timeout_range) if raft.election_timeout_range else None,
+        heartbeat_interval=raft.heartbeat_interval,
+    ).validate()
+
+
+@dataclass
+class RunResult:
+    """Everything a finished run produced (machine-independent)."""
+
+    scenario: Any
+    seed: int
+    duration: int
+    recorder: Recorder
+    summary: dict[str, Any]
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write events.jsonl, summary.json, timeline.jsonl and scenario.yaml into out_dir."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "events.jsonl").write_text(self.recorder.events_jsonl(), encoding="utf-8")
+        (out / "summary.json").write_text(
+            json.dumps(self.summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        (out / "timeline.jsonl").write_text(
+            "".join(json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n" for line in self.timeline),
+            encoding="utf-8")
+        resolved = self.scenario.to_resolved_yaml() if hasattr(self.scenario, "to_resolved_yaml") else ""
+        (out / "scenario.yaml").write_text(resolved, encoding="utf-8")
+        return out
+
+
+class Simulation:
+    """One run of one scenario with one seed; owns its SimPy environment."""
+
+    def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.duration = scenario.duration if until is None else min(until, scenario.duration)
+        self.recorder = Recorder()
+        net_spec = scenario.network
+        self.network = Network(self.seed, latency_from_spec(net_spec.latency), net_spec.loss)
+        servers = scenario.cluster.servers
+        bootstrap = scenario.cluster.bootstrap_expect or len(servers)
+        specs = [ServerSpecLite(s.name, voter=i < bootstrap) for i, s in enumerate(servers)]
+        disk = scenario.raft.disk_write_latency
+        self.cluster = Cluster(
+            specs,
+            timing_from_spec(scenario.raft),
+            self.network,
+            seed=self.seed,
+            recorder=self.recorder,
+            writes_per_second=scenario.load.writes_per_second,
+            disk_latency=latency_from_spec(disk) if disk is not None else None,
+        )
+        for s in servers:
+            self.cluster.servers[s.name].version = s.version
+        for link in net_spec.links:
+            self._set_link(link)
+        for index, event in enumerate(scenario.events):
+            if event.at <= self.duration:
+                self.cluster.call_at(event.at, self._fire, index, event)
+
+    # ------------------------------------------------------------------ events
+
+    def _set_link(self, link: Any) -> None:
+        latency = latency_from_spec(link.latency) if link.latency is not None else None
+        self.network.set_link(link.from_, link.to, latency=latency, loss=link.loss)
+
+    def resolve(self, target: str, event: Any, index: int) -> str:
+        """A server name for `target` at the current time (roles are resolved now)."""
+        from autopilot_sim.scenario.types import parse_target
+
+        ref = parse_target(target)
+        cluster = self.cluster
+        now = cluster.now
+        if ref.name is not None:
+            if ref.name not in cluster.servers:
+                raise ScenarioRunError(event, index, now, f'no server "{ref.name}" in the cluster now')
+            return ref.name
+        if ref.role == "leader":
+            if cluster.leader_name is None:
+                raise ScenarioRunError(event, index, now, "there is no leader at this time")
+            return cluster.leader_name
+        candidates = sorted(name for name, server in cluster.servers.items() if server.up and self._has_role(name, ref.role))
+        if ref.index >= len(candidates):
+            have = ", ".join(candidates) or "none"
+            raise ScenarioRunError(event, index, now,
+                                   f"{target} does not exist at this time ({ref.role}s by name: {have})")
+        return candidates[ref.index]
+
+    def _has_role(self, name: str, role: str | None) -> bool:
+        node = self.cluster.servers[name].node
+        if role == "follower":
+            return node.role == FOLLOWER
+        leader = self.cluster.leader()
+        config = (leader.node if leader else node).latest_config
+        suffrage = next((s for sid, s in config if sid == name), None)
+        if role == "voter":
+            return suffrage == VOTER
+        if role == "non-voter":
+            return suffrage in (NONVOTER, STAGING)
+        return False
+
+    def _fire(self, index: int, event: Any) -> None:
+        """Apply one scenario event; an error propagates out of env.run and stops the run."""
+        try:
+            self._apply(index, event)
+        except SimulationError as exc:
+            raise ScenarioRunError(event, index, self.cluster.now, str(exc)) from exc
+
+    def _apply(self, index: int, event: Any) -> None:
+        cluster, rec, now = self.cluster, self.recorder, self.cluster.now
+        kind, payload = event.kind, event.payload
+        if kind == "crash":
+            name = self.resolve(payload, event, index)
+            self._guard(event, index, cluster.servers[name].up, f"{name} is already down")
+            was_leader = name == cluster.leader_name
+            cluster.crash(name)
+            rec.event(now, "crash", f"{name} crashed" + (" (it was the leader)" if was_leader else ""), server=name)
+        elif kind == "restart":
+            name = self.resolve(payload, event, index)
+            self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
+            cluster.restart(name)
+            rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
+        elif kind == "pause":
+            name = self.resolve(payload.server, event, index)
+            self._guard(event, index, cluster.servers[name].up, f"{name} is down")
+            cluster.pause(name, payload.for_)
+            rec.event(now, "pause", f"{name} paused for {format_duration(payload.for_)}", server=name,
+                      duration=format_duration(payload.for_))
+        elif kind == "partition":
+            groups = [[self.resolve(t, event, index) for t in group] for group in payload]
+            self.network.partition(groups)
+            rec.event(now, "partition", "network partitioned: " + " | ".join(", ".join(g) for g in groups),
+                      groups=groups)
+        elif kind == "cut":
+            src, dst = self.resolve(payload.from_, event, index), self.resolve(payload.to, event, index)
+            self.network.cut(src, dst)
+            rec.event(now, "cut", f"link {src} -> {dst} cut (one way)", source=src, target=dst)
+        elif kind == "heal":
+            if payload == "all":
+                self.network.heal()
+                rec.event(now, "heal", "network healed")
+            else:
+                a, b = self.resolve(payload.from_, event, index), self.resolve(payload.to, event, index)
+                self.network.heal(a, b)
+                rec.event(now, "heal", f"link {a} <-> {b} healed", source=a, target=b)
+        elif kind == "set_network":
+            latency = latency_from_spec(payload.latency) if payload.latency is not None else None
+            self.network.set_defaults(latency=latency, loss=payload.loss)
+            for link in payload.links or []:
+                self._set_link(link)
+            rec.event(now, "set_network", "network changed: " + _describe_patch(payload))
+        elif kind == "set_load":
+            cluster.set_load(payload.writes_per_second)
+            rec.event(now, "set_load", f"client load set to {payload.writes_per_second:g} writes/s",
+                      writes_per_second=payload.writes_per_second)
+        else:
+            raise ScenarioRunError(event, index, now, f"the {kind} event is not simulated by this engine yet")
+
+    def _guard(self, event: Any, index: int, ok: bool, message: str) -> None:
+        if not ok:
+            raise ScenarioRunError(event, index, self.cluster.now, message)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> RunResult:
+        """Run to the scenario's duration (or --until); safety violations stop the run."""
+        error: str | None = None
+        try:
+            self.cluster.run(self.duration)
+        except SafetyViolation as exc:
+            error = str(exc)
+            self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)
+        return RunResult(self.scenario, self.seed, self.duration, self.recorder, self.summary(error), error=error)
+
+    def summary(self, error: str | None = None) -> dict[str, Any]:
+        """summary.json: counts and times, nothing machine-dependent."""
+        c = self.cluster
+        end = c.now
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "duration": format_duration(end),
+            "duration_ns": end,
+            "servers": len(c.servers),
+            "elections": c.elections_started,
+            "leaders_elected": c.leaders_elected,
+            "leader_changes": c.leader_changes,
+            "final_leader": c.leader_name,
+            "final_term": c.leader_term,
+            "messages": {"sent": c.messages_sent, "delivered": c.messages_delivered, "lost": c.messages_lost},
+            "writes": {"accepted": c.writes_accepted, "rejected": c.writes_rejected},
+            "time_without_leader": format_duration(c.time_without_leader),
+            "time_without_leader_s": round(c.time_without_leader / SECOND, 9),
+            "safety_violation": error,
+        }
+
+
+def _describe_patch(patch: Any) -> str:
+    parts = []
+    if patch.latency is not None:
+        parts.append(f"latency {patch.latency.distribution}")
+    if patch.loss is not None:
+        parts.append(f"loss {patch.loss:g}")
+    for link in patch.links or []:
+        parts.append(f"link {link.from_} -> {link.to}")
+    return ", ".join(parts) or "no change"
