@@ -97,8 +97,10 @@ class Simulation:
     """One run of one scenario with one seed; owns its SimPy environment."""
 
     def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None) -> None:
-        self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
+        if self.seed != scenario.seed:  # the resolved scenario.yaml must reproduce this run
+            scenario = scenario.model_copy(update={"seed": self.seed})
+        self.scenario = scenario
         self.duration = scenario.duration if until is None else min(until, scenario.duration)
         self.recorder = Recorder()
         net_spec = scenario.network
@@ -120,6 +122,8 @@ class Simulation:
             self.cluster.servers[s.name].version = s.version
         for link in net_spec.links:
             self._set_link(link)
+        # `restart: follower` after `crash: follower` means the server that crash took down.
+        self._crashed_by_target: dict[str, str] = {}
         for index, event in enumerate(scenario.events):
             if event.at <= self.duration:
                 self.cluster.call_at(event.at, self._fire, index, event)
@@ -179,10 +183,20 @@ class Simulation:
             name = self.resolve(payload, event, index)
             self._guard(event, index, cluster.servers[name].up, f"{name} is already down")
             was_leader = name == cluster.leader_name
+            from autopilot_sim.scenario.types import canonical_target
+
+            self._crashed_by_target[canonical_target(payload)] = name
             cluster.crash(name)
             rec.event(now, "crash", f"{name} crashed" + (" (it was the leader)" if was_leader else ""), server=name)
         elif kind == "restart":
-            name = self.resolve(payload, event, index)
+            from autopilot_sim.scenario.types import canonical_target, parse_target
+
+            if parse_target(payload).is_role:
+                name = self._crashed_by_target.get(canonical_target(payload))
+                if name is None:
+                    raise ScenarioRunError(event, index, now, f"no earlier crash of {payload} to undo")
+            else:
+                name = self.resolve(payload, event, index)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
             cluster.restart(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)

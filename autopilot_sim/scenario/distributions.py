@@ -1,0 +1,108 @@
+"""Delay distributions (network latency, disk fsync latency), tagged on the `distribution` key.
+
+```yaml
+latency: {distribution: uniform, min: 1ms, max: 5ms}
+```
+
+All delays are integer nanoseconds in the model. The models only describe a distribution; the
+engine samples them from its own seeded streams. Intended sampling semantics, for the engine:
+
+* ``constant``    — always ``value``.
+* ``uniform``     — uniform on [``min``, ``max``].
+* ``normal``      — normal(``mean``, ``stddev``) truncated at 0 (negative draws become 0).
+* ``lognormal``   — exp(N(ln ``median``, ``sigma``)): ``median`` is the distribution's median,
+  ``sigma`` the standard deviation of the underlying normal (dimensionless float).
+* ``exponential`` — exponential with mean ``mean``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from autopilot_sim.durations import format_duration
+from autopilot_sim.scenario.base import KeyedError, ScenarioModel
+from autopilot_sim.scenario.types import Duration, PositiveDuration
+
+
+class _DistributionModel(ScenarioModel):
+    """Base: the `distribution` tag is required in YAML (it selects the class) even though the
+    Python classes default it, so `UniformDistribution(min=..., max=...)` works."""
+
+    model_config = {
+        "json_schema_extra": lambda schema: schema.setdefault("required", []).insert(0, "distribution"),
+    }
+
+
+class ConstantDistribution(_DistributionModel):
+    """Always the same delay."""
+
+    distribution: Literal["constant"] = Field("constant", description="constant: always `value`.")
+    value: Duration = Field(description="The delay.")
+
+
+class UniformDistribution(_DistributionModel):
+    """Uniform on [min, max]."""
+
+    distribution: Literal["uniform"] = Field("uniform", description="uniform on [min, max].")
+    min: Duration = Field(description="Smallest delay.")
+    max: Duration = Field(description="Largest delay (at least min).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDistribution:
+        if self.min > self.max:
+            raise KeyedError("max", f"max ({format_duration(self.max)}) must be at least min "
+                                    f"({format_duration(self.min)})")
+        return self
+
+
+class NormalDistribution(_DistributionModel):
+    """Normal, truncated at zero."""
+
+    distribution: Literal["normal"] = Field("normal", description="normal(mean, stddev), truncated at 0.")
+    mean: Duration = Field(description="Mean of the normal.")
+    stddev: Duration = Field(description="Standard deviation of the normal.")
+
+
+class LognormalDistribution(_DistributionModel):
+    """Log-normal given by its median and the sigma of the underlying normal."""
+
+    distribution: Literal["lognormal"] = Field("lognormal", description="exp(N(ln median, sigma)).")
+    median: PositiveDuration = Field(description="Median delay.")
+    sigma: float = Field(ge=0, le=10, description="Standard deviation of the underlying normal.")
+
+
+class ExponentialDistribution(_DistributionModel):
+    """Exponential with the given mean."""
+
+    distribution: Literal["exponential"] = Field("exponential", description="exponential with mean `mean`.")
+    mean: PositiveDuration = Field(description="Mean delay.")
+
+
+#: Any delay distribution; pydantic picks the class from the `distribution` key.
+Distribution = Annotated[
+    Union[
+        ConstantDistribution,
+        UniformDistribution,
+        NormalDistribution,
+        LognormalDistribution,
+        ExponentialDistribution,
+    ],
+    Field(discriminator="distribution"),
+]
+
+DISTRIBUTION_KINDS = ("constant", "uniform", "normal", "lognormal", "exponential")
+
+
+def mean_delay(dist: ConstantDistribution | UniformDistribution | NormalDistribution
+               | LognormalDistribution | ExponentialDistribution) -> float:
+    """The mean of a distribution in ns (for the normal: of the untruncated normal)."""
+    if isinstance(dist, ConstantDistribution):
+        return float(dist.value)
+    if isinstance(dist, UniformDistribution):
+        return (dist.min + dist.max) / 2
+    if isinstance(dist, LognormalDistribution):
+        return dist.median * math.exp(dist.sigma**2 / 2)
+    return float(dist.mean)

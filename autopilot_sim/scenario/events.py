@@ -1,0 +1,224 @@
+"""Scenario events: ``{at: 30s, <kind>: <payload>}``, one kind per event.
+
+In YAML an event is a mapping with ``at`` and exactly one kind key; the model keeps that shape (one
+optional field per kind) so errors point at the key the user wrote. The engine reads:
+
+* ``event.at``      — when it fires (ns since the start of the run);
+* ``event.kind``    — one of `EVENT_KINDS`;
+* ``event.payload`` — the value of that kind's field, typed per kind (table below);
+* ``event.target``  — the one server target of crash/restart/leave/force_leave/pause/upgrade,
+  else None; `parse_target` turns it into a `TargetRef`;
+* ``event.line``    — the line of the event in its file (0 if not loaded from a file).
+
+========================  ===================================================================
+kind                      payload
+========================  ===================================================================
+crash, leave, force_leave  ``str`` target: a server name or a role (leader, follower[1], ...)
+restart                   ``str`` a server name, or the role target of an earlier ``crash``
+                          event: then it means *the server that crash took down* (a
+                          crashed server has no role of its own to select it by)
+pause                     `PauseSpec` — ``.server`` target, ``.for_`` ns (YAML key ``for``)
+partition                 ``list[list[str]]`` groups of targets; servers named in no group form
+                          one more group together (so ``[[leader]]`` isolates the leader)
+cut                       `LinkRef` — ``.from_`` → ``.to``: that one direction drops everything
+heal                      ``"all"`` (every partition and cut) or a `LinkRef` (that direction)
+set_network               `NetworkPatch` — keys given replace the current network's
+set_load                  `LoadPatch` — ``.writes_per_second``
+join                      `ServerSpec` — a new server joins (version defaults per profile)
+upgrade                   `UpgradeSpec` — ``.server`` target restarts on ``.version``
+set_autopilot             `AutopilotPatch` — ``.changes()`` the config keys written
+========================  ===================================================================
+
+Events at the same time apply in file order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
+
+from autopilot_sim.scenario.autopilot import AutopilotPatch
+from autopilot_sim.scenario.base import KeyedError, ScenarioModel
+from autopilot_sim.scenario.cluster import ServerSpec
+from autopilot_sim.scenario.load import LoadPatch
+from autopilot_sim.scenario.network import NetworkPatch
+from autopilot_sim.scenario.types import (
+    Duration,
+    PositiveDuration,
+    Target,
+    UpgradeVersion,
+    Version,
+    canonical_target,
+)
+
+#: Every event kind, in the order the format documents them.
+EVENT_KINDS = (
+    "crash",
+    "restart",
+    "pause",
+    "partition",
+    "cut",
+    "heal",
+    "set_network",
+    "set_load",
+    "leave",
+    "force_leave",
+    "join",
+    "upgrade",
+    "set_autopilot",
+)
+
+EventKind = Literal[
+    "crash", "restart", "pause", "partition", "cut", "heal", "set_network", "set_load",
+    "leave", "force_leave", "join", "upgrade", "set_autopilot",
+]
+
+
+class PauseSpec(ScenarioModel):
+    """A stalled process: no timers, no messages, for a while. YAML: ``{server, for}``."""
+
+    server: Target = Field(description="The server to pause.")
+    for_: PositiveDuration = Field(alias="for", description="How long it stays paused.")
+
+
+class LinkRef(ScenarioModel):
+    """One direction of a link, ``from → to``. YAML: ``{from, to}``."""
+
+    from_: Target = Field(alias="from", description="Sending server.")
+    to: Target = Field(description="Receiving server.")
+
+    @model_validator(mode="after")
+    def _two_ends(self) -> LinkRef:
+        if canonical_target(self.from_) == canonical_target(self.to):
+            raise KeyedError("to", f'from and to are the same server ("{self.to}")')
+        return self
+
+
+class UpgradeSpec(ScenarioModel):
+    """Restart a server on a new version. YAML: ``{server, version[, upgrade_version]}``."""
+
+    server: Target = Field(description="The server to upgrade.")
+    version: Version = Field(description="Its new Nomad version.")
+    upgrade_version: Optional[UpgradeVersion] = Field(
+        None, description="Enterprise: its new custom upgrade version; unset: unchanged.")
+
+
+def _check_groups(groups: list[list[str]]) -> list[list[str]]:
+    if not groups:
+        raise ValueError("a partition needs at least one group of servers")
+    seen: dict[str, tuple[int, int]] = {}
+    for g, group in enumerate(groups):
+        if not group:
+            raise KeyedError(g, "a partition group cannot be empty")
+        for j, target in enumerate(group):
+            key = canonical_target(target)
+            if key in seen:
+                first = seen[key]
+                raise KeyedError((g, j), f'"{target}" is in the partition twice (also at '
+                                         f"partition[{first[0]}][{first[1]}])")
+            seen[key] = (g, j)
+    return groups
+
+
+Partition = Annotated[list[list[Target]], AfterValidator(_check_groups)]
+
+
+def _heal_tag(value: Any) -> str | None:
+    if value == "all":
+        return "all"
+    if isinstance(value, (dict, LinkRef)):
+        return "link"
+    return None
+
+
+Heal = Annotated[
+    Union[Annotated[Literal["all"], Tag("all")], Annotated[LinkRef, Tag("link")]],
+    Discriminator(_heal_tag, custom_error_type="heal_form",
+                  custom_error_message='expected "all" or {from: <server>, to: <server>}'),
+]
+
+
+class Event(ScenarioModel):
+    """One scheduled fault or change. Exactly one kind field is set; see the module docstring."""
+
+    model_config = {
+        "json_schema_extra": lambda schema: schema.update(
+            oneOf=[{"required": [kind]} for kind in EVENT_KINDS]),
+    }
+
+    at: Duration = Field(description="When the event fires, since the start of the run.")
+    crash: Optional[Target] = Field(None, description="Kill a server's process without leaving.")
+    restart: Optional[Target] = Field(
+        None, description="Start a crashed server again, with its persisted term, vote and log: a "
+                          "name, or the target of an earlier crash (the server that crash took down).")
+    pause: Optional[PauseSpec] = Field(None, description="Stall a server: {server, for}.")
+    partition: Optional[Partition] = Field(
+        None, description="Split the network into groups; unnamed servers form one more group.")
+    cut: Optional[LinkRef] = Field(None, description="Drop every message from → to (one way).")
+    heal: Optional[Heal] = Field(None, description='"all", or {from, to} to heal one direction.')
+    set_network: Optional[NetworkPatch] = Field(None, description="Change latency, loss or links.")
+    set_load: Optional[LoadPatch] = Field(None, description="Change the client write rate.")
+    leave: Optional[Target] = Field(None, description="Gracefully leave the cluster.")
+    force_leave: Optional[Target] = Field(
+        None, description="The operator's force-leave of a (failed) server, issued on the leader.")
+    join: Optional[ServerSpec] = Field(None, description="A new server joins.")
+    upgrade: Optional[UpgradeSpec] = Field(
+        None, description="Restart a server on a new version: {server, version}.")
+    set_autopilot: Optional[AutopilotPatch] = Field(
+        None, description="Write the autopilot configuration (through Raft, like the API).")
+
+    _line: int = PrivateAttr(0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Event:
+        kinds = [k for k in EVENT_KINDS if getattr(self, k) is not None]
+        if not kinds:
+            raise ValueError("an event needs a kind: one of " + ", ".join(EVENT_KINDS))
+        if len(kinds) > 1:
+            raise KeyedError(kinds[1], f"an event has exactly one kind, this one has {' and '.join(kinds)}; "
+                                       "write one event per kind (same `at` keeps file order)")
+        return self
+
+    @property
+    def kind(self) -> EventKind:
+        """The event's kind (the one kind field that is set)."""
+        return next(k for k in EVENT_KINDS if getattr(self, k) is not None)  # type: ignore[return-value]
+
+    @property
+    def payload(self) -> Any:
+        """The value of the kind's field (typed per kind; see the module docstring)."""
+        return getattr(self, self.kind)
+
+    @property
+    def target(self) -> str | None:
+        """The single server target of crash/restart/leave/force_leave/pause/upgrade, else None."""
+        kind = self.kind
+        if kind in ("crash", "restart", "leave", "force_leave"):
+            return self.payload
+        if kind in ("pause", "upgrade"):
+            return self.payload.server
+        return None
+
+    @property
+    def line(self) -> int:
+        """The event's line in its scenario file (1-based; 0 when not loaded from a file)."""
+        return self._line
+
+    def references(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every server target or name in the payload with its path inside the event, e.g.
+        ``(("partition", 1, 0), "node3")``. Join's new name is not a reference."""
+        kind, p = self.kind, self.payload
+        if kind in ("crash", "restart", "leave", "force_leave"):
+            return [((kind,), p)]
+        if kind in ("pause", "upgrade"):
+            return [((kind, "server"), p.server)]
+        if kind == "partition":
+            return [(("partition", g, j), t) for g, group in enumerate(p) for j, t in enumerate(group)]
+        if kind == "cut" or (kind == "heal" and p != "all"):
+            return [((kind, "from"), p.from_), ((kind, "to"), p.to)]
+        if kind == "set_network" and p.links:
+            return [r for i, link in enumerate(p.links)
+                    for r in ((("set_network", "links", i, "from"), link.from_),
+                              (("set_network", "links", i, "to"), link.to))]
+        return []

@@ -1,0 +1,129 @@
+"""The `raft:` block: hashicorp/raft timing knobs as Nomad sets them.
+
+Defaults are hashicorp/raft v1.7.3 `DefaultConfig` with Nomad's choices
+(`hashicorp-raft-behaviour.md` §1): the four timeouts are *base* values that Nomad multiplies by
+``raft_multiplier``; read the values a node must use from `RaftSpec.effective()`. The library's
+validation rules (HT ≥ 5ms, ET ≥ 5ms, CT ≥ 1ms, LLT ≥ 5ms, LLT ≤ HT, ET ≥ HT) are checked on the
+effective values, as the library would see them.
+
+Paper-style timing (``election_timeout_range`` + ``heartbeat_interval``, both or neither) replaces
+the hashicorp/raft rules with the Raft paper's: a follower's election timeout is drawn uniformly
+from the range and the leader heartbeats every ``heartbeat_interval``. They are not scaled by
+``raft_multiplier``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from pydantic import Field, field_validator, model_validator
+
+from autopilot_sim.durations import MILLISECOND, SECOND, format_duration
+from autopilot_sim.scenario.base import KeyedError, ScenarioModel
+from autopilot_sim.scenario.distributions import Distribution
+from autopilot_sim.scenario.types import Duration, PositiveDuration
+
+
+@dataclass(frozen=True)
+class RaftTimings:
+    """The four scaled timeouts a node runs with (ns): base value × raft_multiplier."""
+
+    heartbeat_timeout: int
+    election_timeout: int
+    leader_lease_timeout: int
+    commit_timeout: int
+
+
+class RaftSpec(ScenarioModel):
+    """hashicorp/raft configuration (base values; see `effective()`)."""
+
+    heartbeat_timeout: Duration = Field(
+        1 * SECOND, description="HeartbeatTimeout before raft_multiplier (library default 1s).")
+    election_timeout: Duration = Field(
+        1 * SECOND, description="ElectionTimeout before raft_multiplier (library default 1s).")
+    leader_lease_timeout: Duration = Field(
+        500 * MILLISECOND, description="LeaderLeaseTimeout before raft_multiplier (default 500ms).")
+    commit_timeout: Duration = Field(
+        50 * MILLISECOND, description="CommitTimeout before raft_multiplier (default 50ms).")
+    prevote: bool = Field(True, description="Pre-vote (on in hashicorp/raft ≥ 1.7.0 and in Nomad).")
+    raft_multiplier: int = Field(
+        1, ge=1, le=10,
+        description="Nomad's server.raft_multiplier (1..10): scales the four timeouts above.")
+    max_append_entries: int = Field(
+        64, ge=1, le=1024, description="MaxAppendEntries: entries per AppendEntries (1..1024).")
+    rpc_timeout: PositiveDuration = Field(
+        10 * SECOND, description="Nomad's RaftTimeout: I/O deadline of one Raft RPC.")
+    disk_write_latency: Optional[Distribution] = Field(
+        None, description="Latency of one fsync of the log/stable store; unset: no disk delay "
+                          "(like Nomad dev mode's in-memory stores).")
+    election_timeout_range: Optional[tuple[PositiveDuration, PositiveDuration]] = Field(
+        None,
+        description="Paper-style timing: [min, max] election timeout, e.g. [150ms, 300ms]; "
+                    "requires heartbeat_interval.")
+    heartbeat_interval: Optional[PositiveDuration] = Field(
+        None, description="Paper-style timing: leader heartbeat period; requires "
+                          "election_timeout_range.")
+
+    @field_validator("election_timeout_range", mode="before")
+    @classmethod
+    def _range_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if len(value) != 2:
+                items = f"{len(value)} item" + ("s" if len(value) != 1 else "")
+                raise ValueError(f"expected [min, max], a list of two durations, got {items}")
+            return tuple(value)
+        return value
+
+    def effective(self) -> RaftTimings:
+        """The timeouts scaled by ``raft_multiplier``, as Nomad passes them to hashicorp/raft."""
+        m = self.raft_multiplier
+        return RaftTimings(
+            heartbeat_timeout=self.heartbeat_timeout * m,
+            election_timeout=self.election_timeout * m,
+            leader_lease_timeout=self.leader_lease_timeout * m,
+            commit_timeout=self.commit_timeout * m,
+        )
+
+    @property
+    def paper_timing(self) -> bool:
+        """True when the Raft-paper timing (range + heartbeat interval) replaces the library's."""
+        return self.election_timeout_range is not None
+
+    @model_validator(mode="after")
+    def _library_rules(self) -> RaftSpec:
+        eff = self.effective()
+        fmt = format_duration
+        scaled = f" (× raft_multiplier {self.raft_multiplier})" if self.raft_multiplier != 1 else ""
+        for key, value, minimum in (
+            ("heartbeat_timeout", eff.heartbeat_timeout, 5 * MILLISECOND),
+            ("election_timeout", eff.election_timeout, 5 * MILLISECOND),
+            ("commit_timeout", eff.commit_timeout, 1 * MILLISECOND),
+            ("leader_lease_timeout", eff.leader_lease_timeout, 5 * MILLISECOND),
+        ):
+            if value < minimum:
+                raise KeyedError(key, f"hashicorp/raft requires {key} ≥ {fmt(minimum)}; "
+                                      f"got {fmt(value)}{scaled}")
+        if eff.leader_lease_timeout > eff.heartbeat_timeout:
+            raise KeyedError(
+                "leader_lease_timeout",
+                f"hashicorp/raft requires leader_lease_timeout ≤ heartbeat_timeout; got "
+                f"{fmt(self.leader_lease_timeout)} > {fmt(self.heartbeat_timeout)}",
+            )
+        if eff.election_timeout < eff.heartbeat_timeout:
+            raise KeyedError(
+                "election_timeout",
+                f"hashicorp/raft requires election_timeout ≥ heartbeat_timeout; got "
+                f"{fmt(self.election_timeout)} < {fmt(self.heartbeat_timeout)}",
+            )
+        if (self.election_timeout_range is None) != (self.heartbeat_interval is None):
+            missing = "heartbeat_interval" if self.heartbeat_interval is None else "election_timeout_range"
+            given = "election_timeout_range" if missing == "heartbeat_interval" else "heartbeat_interval"
+            raise KeyedError(given, f"paper-style timing needs both election_timeout_range and "
+                                    f"heartbeat_interval; {missing} is missing")
+        if self.election_timeout_range is not None:
+            low, high = self.election_timeout_range
+            if low > high:
+                raise KeyedError(("election_timeout_range", 1),
+                                 f"max ({fmt(high)}) must be at least min ({fmt(low)})")
+        return self

@@ -1,0 +1,141 @@
+"""`Scenario`: the whole scenario file, validated and with every default filled in."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import yaml
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from autopilot_sim.scenario.acl import AclSpec
+from autopilot_sim.scenario.autopilot import AutopilotSpec
+from autopilot_sim.scenario.base import IssueList, ScenarioModel
+from autopilot_sim.scenario.cluster import DEFAULT_VERSIONS, ClusterSpec
+from autopilot_sim.scenario.events import Event
+from autopilot_sim.scenario.expectations import Expectation
+from autopilot_sim.scenario.gossip import GossipSpec
+from autopilot_sim.scenario.load import LoadSpec
+from autopilot_sim.scenario.network import NetworkSpec
+from autopilot_sim.scenario.raft import RaftSpec
+from autopilot_sim.scenario.semantics import scenario_issues
+from autopilot_sim.scenario.types import DEFAULT_START_TIME, PositiveDuration, Slug, Timestamp
+
+#: The scenario format version this code reads.
+FORMAT_VERSION = 1
+RESOLVED_HEADER = (
+    "# Resolved scenario (autopilot-sim): every default filled in. Loading this file again gives\n"
+    "# the same scenario, so a run can be repeated byte for byte with the same seed.\n"
+)
+
+
+class Scenario(ScenarioModel):
+    """A whole scenario. Durations and times are integer nanoseconds (times since the run's
+    start, except ``start_time``: ns since the Unix epoch)."""
+
+    version: int = Field(FORMAT_VERSION, description="The scenario format version (1).")
+    name: Slug = Field(description="Required: the scenario's name, a slug.")
+    description: str = Field("", description="Shown by `run` and in notebooks.")
+    seed: int = Field(1, ge=0, lt=2**64, description="Root random seed; `--seed` overrides.")
+    duration: PositiveDuration = Field(description="Required: how much simulated time to run.")
+    start_time: Timestamp = Field(
+        DEFAULT_START_TIME, description="Wall-clock time at the start of the run (StableSince anchor).")
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="The servers (default: 3).")
+    raft: RaftSpec = Field(default_factory=RaftSpec, description="hashicorp/raft knobs.")
+    gossip: GossipSpec = Field(default_factory=GossipSpec, description="Serf/memberlist timing.")
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="Latency, loss, links.")
+    load: LoadSpec = Field(default_factory=LoadSpec, description="Client writes.")
+    autopilot: AutopilotSpec = Field(default_factory=AutopilotSpec, description="Nomad's autopilot block.")
+    acl: AclSpec = Field(default_factory=AclSpec, description="ACLs for `serve`.")
+    events: list[Event] = Field(default_factory=list, description="Faults and changes, in time order.")
+    expect: list[Expectation] = Field(default_factory=list, description="Checks on the health reports.")
+
+    _source: Optional[str] = PrivateAttr(None)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != FORMAT_VERSION:
+            raise ValueError(f"unsupported scenario format version {value}; this autopilot-sim "
+                             f"reads version {FORMAT_VERSION}")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_and_check(self) -> Scenario:
+        default_version = DEFAULT_VERSIONS[self.cluster.nomad_version]
+        for event in self.events:
+            if event.join is not None and not event.join.version_given:
+                event.join.version = default_version
+                event.join.model_fields_set.discard("version")
+        issues = scenario_issues(
+            duration=self.duration,
+            cluster=self.cluster,
+            links=list(enumerate(self.network.links)),
+            events=list(enumerate(self.events)),
+            expect=list(enumerate(self.expect)),
+        )
+        if issues:
+            raise IssueList(issues)
+        return self
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was loaded from (``None`` if built in Python)."""
+        return self._source
+
+    def server_names(self) -> list[str]:
+        """Every server that ever exists: the initial ones, then those joined by events."""
+        names = list(self.cluster.server_names)
+        for event in self.events:
+            if event.join is not None and event.join.name not in names:
+                names.append(event.join.name)
+        return names
+
+    def to_resolved_dict(self) -> dict[str, Any]:
+        """The scenario as plain YAML-ready data: every default present, durations as Go
+        duration strings, ``start_time`` as RFC 3339, keys in the model's (documented) order."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for exp in data["expect"]:
+            if not exp.get("servers"):
+                exp.pop("servers", None)
+        return data
+
+    def to_resolved_yaml(self) -> str:
+        """The resolved scenario as YAML text (deterministic); loading it gives an equal Scenario.
+
+        Blocks are written in block style; list items (servers, links, tokens, events,
+        expectations), lists of scalars and distributions in flow style, one item per line.
+        """
+        body = yaml.dump(_flowed(self.to_resolved_dict()), Dumper=_ResolvedDumper, sort_keys=False,
+                         allow_unicode=True, default_flow_style=False, width=120)
+        return RESOLVED_HEADER + body
+
+
+class _Flow(dict):  # type: ignore[type-arg]
+    """A mapping written in flow style ``{a: 1, b: 2}``."""
+
+
+class _FlowList(list):  # type: ignore[type-arg]
+    """A list written in flow style ``[a, b]``."""
+
+
+class _ResolvedDumper(yaml.SafeDumper):
+    """SafeDumper that writes `_Flow` / `_FlowList` in flow style."""
+
+
+_ResolvedDumper.add_representer(
+    _Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True))
+_ResolvedDumper.add_representer(
+    str, lambda d, data: d.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None))
+_ResolvedDumper.add_representer(
+    _FlowList, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True))
+
+
+def _flowed(node: Any, in_list: bool = False) -> Any:
+    """Mark list items, scalar lists and distributions for flow style."""
+    if isinstance(node, dict):
+        items = {k: _flowed(v) for k, v in node.items()}
+        return _Flow(items) if in_list or "distribution" in node else items
+    if isinstance(node, list):
+        items = [_flowed(v, in_list=True) for v in node]
+        return _FlowList(items) if all(not isinstance(v, dict) for v in node) and node else items
+    return node
