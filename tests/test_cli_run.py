@@ -1,0 +1,90 @@
+"""The `run` command end to end: outputs, determinism across processes, located input errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autopilot_sim.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "scenarios" / "demo.yaml"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autopilot_sim", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_run_writes_the_run_directory(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["run", str(DEMO), "--out", str(out), "--quiet"]) == 0
+    for name in ("events.jsonl", "summary.json", "scenario.yaml", "timeline.jsonl"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "demo" and summary["seed"] == 1
+    assert summary["duration"] == "3m0s"
+    assert summary["leaders_elected"] >= 2  # the first election and the one after the partition
+    kinds = [json.loads(line)["kind"] for line in (out / "events.jsonl").read_text().splitlines()]
+    assert kinds.count("crash") == 1 and kinds.count("restart") == 1 and "partition" in kinds
+    assert "leader_stepped_down" in kinds  # the isolated leader loses its lease
+
+
+def test_same_scenario_and_seed_are_byte_identical_across_processes(tmp_path: Path) -> None:
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        proc = run_cli("run", str(DEMO), "--out", str(out), "--quiet", "--seed", "7")
+        assert proc.returncode == 0, proc.stderr
+    for name in ("events.jsonl", "summary.json", "scenario.yaml", "timeline.jsonl"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    other = tmp_path / "c"
+    assert run_cli("run", str(DEMO), "--out", str(other), "--quiet", "--seed", "8").returncode == 0
+    assert (other / "events.jsonl").read_bytes() != (outs[0] / "events.jsonl").read_bytes()
+
+
+def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    assert main(["run", str(DEMO), "--out", str(first), "--quiet", "--seed", "3"]) == 0
+    again = tmp_path / "again"
+    assert main(["run", str(first / "scenario.yaml"), "--out", str(again), "--quiet"]) == 0
+    assert (first / "events.jsonl").read_bytes() == (again / "events.jsonl").read_bytes()
+    assert (first / "summary.json").read_bytes() == (again / "summary.json").read_bytes()
+
+
+BAD = {
+    "unknown_key": ("name: x\nduration: 1m\ncluster:\n  servers: 3\n  sever_count: 2\n",
+                    ["bad.yaml:5:", "cluster.sever_count", "unknown key"]),
+    "bad_duration": ("name: x\nduration: 1m\nevents:\n  - {at: 10parsecs, crash: node1}\n",
+                     ["bad.yaml:4:", "events[0].at", 'time: unknown unit "parsecs" in duration "10parsecs"']),
+    "unknown_server": ("name: x\nduration: 1m\ncluster: {servers: 3}\nevents:\n  - {at: 10s, crash: node9}\n",
+                       ["bad.yaml:5:", "events[0].crash", "node9"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_scenario_exits_2_with_file_line_and_key(tmp_path: Path, case: str, capsys) -> None:
+    text, needles = BAD[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_bad_until_is_a_usage_error(capsys) -> None:
+    assert main(["run", str(DEMO), "--until", "5 minutes"]) == 2
+    assert 'time: unknown unit " minutes"' in capsys.readouterr().err
+
+
+def test_runtime_target_error_names_line_and_time(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nduration: 1m\ncluster: {servers: 3}\nevents:\n"
+                    "  - {at: 10s, crash: node1}\n  - {at: 20s, crash: node1}\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "line 6" in err and "events[1].crash at 20s" in err and "already down" in err
