@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from autopilot_sim.durations import DurationError, format_duration, parse_duration
+from autopilot_sim.durations import DurationError, parse_duration
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,8 +68,17 @@ def main(args: argparse.Namespace) -> int:
     if result.error:
         print(f"FAILED: {result.error}", file=sys.stderr)
         return 1
-    failed = [e for e in s.get("expectations", []) if not e.get("passed")]
+    failed = result.failed_expectations
+    for r in result.expectation_results:
+        mark = "PASS" if r.passed else "FAIL"
+        print(f"{mark} expectation line {r.line} ({r.description}): {r.detail}")
     if failed:
+        import json
+
+        for r in failed:
+            if r.report is not None:
+                print(f"report at {r.report['t']} for line {r.line}:\n" + json.dumps(r.report, indent=2))
+        print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1
     return 0
 
@@ -80,3 +89,6 @@ def _print_story(result) -> None:
     s = result.summary
     print(f"elections: {s['elections']}  leader changes: {s['leader_changes']}  "
           f"time without leader: {s['time_without_leader']}  messages: {s['messages']['delivered']}")
+    print(f"promotions: {s['promotions']}  removals: {s['removals']}  time unhealthy: {s['time_unhealthy']}  "
+          f"failure tolerance: min {s['failure_tolerance_min']}, "
+          f"time-weighted {s['failure_tolerance_time_weighted']}")

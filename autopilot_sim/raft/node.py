@@ -19,6 +19,7 @@ from collections import deque
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft import configuration as cfg
 from autopilot_sim.raft.messages import (
+    BARRIER,
     COMMAND,
     CONFIGURATION,
     NOOP,
@@ -913,12 +914,21 @@ class RaftNode:
         self._dispatch([(COMMAND, d) for d in items], now)
         return True
 
-    def barrier(self, now: int) -> bool:
-        """raft.Barrier: one LogBarrier entry (Nomad issues one on every leader reconcile)."""
+    def barrier(self, now: int) -> int:
+        """raft.Barrier: one LogBarrier entry (Nomad issues one on every leader reconcile).
+
+        Returns the entry's index, or 0 when this node cannot accept it."""
+        return self.propose_entry(BARRIER, None, now)
+
+    def propose_entry(self, kind: str, data: object, now: int) -> int:
+        """Apply one entry of any kind (e.g. Nomad's autopilot configuration write).
+
+        Returns the entry's index (Nomad's ModifyIndex for config writes), or 0 when this node
+        is not the leader or a leadership transfer is in progress."""
         if self.role != LEADER or self._transfer_target is not None:
-            return False
-        self._dispatch([("barrier", None)], now)
-        return True
+            return 0
+        self._dispatch([(kind, data)], now)
+        return self.log[-1].index
 
     # ------------------------------------------------------------------ leader: membership
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from heapq import heappush
+
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from autopilot_sim.durations import format_duration
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
@@ -48,12 +50,24 @@ class ServerSpecLite:
     voter: bool = True  # bootstraps as a voter
 
 
+class _Call:
+    """A SimPy-compatible triggered event carrying a `(handler, *args)` payload."""
+
+    __slots__ = ("callbacks", "_value")
+    _ok = True
+
+    def __init__(self, payload: tuple, callbacks: tuple) -> None:
+        self.callbacks = callbacks
+        self._value = payload
+
+
 class SimServer:
     """One simulated Nomad server process wrapping a pure RaftNode."""
 
     __slots__ = (
         "name", "node", "up", "paused_until", "paused_queue", "epoch", "timers", "scheduled",
-        "busy_until", "disk", "version", "pending_writes",
+        "busy_until", "disk", "version", "pending_writes", "gossip", "gtimers", "gscheduled",
+        "applied",
     )
 
     def __init__(self, name: str, node: RaftNode, disk) -> None:
@@ -61,7 +75,7 @@ class SimServer:
         self.node = node
         self.up = True
         self.paused_until = 0
-        self.paused_queue: list[tuple[str, object]] = []
+        self.paused_queue: list[tuple[object, str, object]] = []  # (handler or None = raft, src, msg)
         self.epoch = 0
         self.timers: dict[object, int] = {}
         self.scheduled: dict[object, int] = {}
@@ -69,6 +83,10 @@ class SimServer:
         self.disk = disk  # a sampler of one fsync's latency, or None (no disk latency)
         self.version = ""
         self.pending_writes: list[object] = []
+        self.gossip = None  # a GossipNode when the Nomad layer runs gossip
+        self.gtimers: dict[object, int] = {}
+        self.gscheduled: dict[object, int] = {}
+        self.applied = 0  # last log index handed to the FSM hook
 
 
 class Cluster:
@@ -106,11 +124,14 @@ class Cluster:
         self.elections_started = 0
         self.leaders_elected = 0
         self.leader_changes = 0
+        self._dispatch_list = (self._dispatch,)
         self._load_rng = stream(seed, "load")
         self.writes_per_second = 0.0
         self._load_generation = 0
         self._write_seq = 0
         self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
+        self.on_apply = None  # callable(server, entries): committed entries, in order (the FSM)
+        self.on_gossip_events = None  # callable(server, events): serf events from a gossip node
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)
@@ -134,6 +155,19 @@ class Cluster:
         self.network.add_server(name)
         return server
 
+    def add_server(self, name: str) -> SimServer:
+        """A new server process joins the simulation: empty Raft state, follower, no peers."""
+        if name in self.servers:
+            raise SimulationError(f"a server named {name} already exists")
+        server = self._add_server(name)
+        server.node.start(self.now)
+        self._flush(server)
+        return server
+
+    def stop(self, name: str) -> None:
+        """The process exits after a graceful leave (the network then refuses it, like a crash)."""
+        self.crash(name)
+
     @property
     def now(self) -> int:
         """Simulated time in integer nanoseconds."""
@@ -142,8 +176,14 @@ class Cluster:
     # ------------------------------------------------------------------ scheduling
 
     def _at(self, delay: int, payload: tuple) -> None:
-        event = Timeout(self.env, delay, payload)
-        event.callbacks.append(self._dispatch)
+        """Schedule `payload[0](payload)` after `delay` ns.
+
+        Equivalent to `env.timeout(delay, payload)` with one callback, but pushes a slotted
+        event straight onto SimPy's queue: a Timeout's constructor and `schedule()` cost more
+        than the rest of a message's handling. Ordering is SimPy's own (time, priority, id).
+        """
+        env = self.env
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(payload, self._dispatch_list)))
 
     @staticmethod
     def _dispatch(event) -> None:
@@ -184,21 +224,30 @@ class Cluster:
                 self._send(name, dst, msg, delay)
             node.outbox.clear()
         if node.timer_requests:
-            timers, scheduled, epoch = server.timers, server.scheduled, server.epoch
-            for key, deadline in node.timer_requests:
-                if deadline is None:
-                    timers.pop(key, None)
-                    continue
-                timers[key] = deadline
-                at = scheduled.get(key)
-                if at is None or deadline < at:
-                    scheduled[key] = deadline
-                    self._at(deadline - now, (self._fire_timer, server, key, deadline, epoch))
-            node.timer_requests.clear()
+            self._arm_timers(server, node.timer_requests, server.timers, server.scheduled, self._fire_timer)
         if node.notes:
             self._handle_notes(server)
+        if node.commit_index > server.applied and self.on_apply is not None:
+            entries = node.log[server.applied + 1:node.commit_index + 1]
+            server.applied = node.commit_index
+            self.on_apply(server, entries)
         if self.safety is not None:
             self.safety.after_step(now, server.name, node.log, node.commit_index)
+
+    def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
+        """Lazy timers: schedule a SimPy event only when no earlier one is pending for the key."""
+        now = self.env.now
+        epoch = server.epoch
+        for key, deadline in requests:
+            if deadline is None:
+                timers.pop(key, None)
+                continue
+            timers[key] = deadline
+            at = scheduled.get(key)
+            if at is None or deadline < at:
+                scheduled[key] = deadline
+                self._at(deadline - now, (fire, server, key, deadline, epoch))
+        requests.clear()
 
     # ------------------------------------------------------------------ transport
 
@@ -232,38 +281,48 @@ class Cluster:
         if not server.up:
             self.messages_lost += 1
             if msg.is_request:  # connection refused: the caller learns it one transit later
-                back = self.network.transit_tcp(dst, src)
-                if back is None:
-                    back = max(0, msg.deadline - self.env.now)
-                self._at(back, (self._rpc_error, src, dst, msg, "refused"))
+                self._refuse(src, dst, msg)
             return
         self.messages_delivered += 1
         self._enqueue(server, src, msg)
 
+    def _refuse(self, caller: str, peer: str, msg) -> None:
+        """`peer`'s process is gone: the caller's RPC fails one transit later (a refused or reset
+        connection), or at its deadline when nothing can get back to it."""
+        back = self.network.transit_tcp(peer, caller)
+        if back is None:
+            back = max(0, msg.deadline - self.env.now)
+        self._at(back, (self._rpc_error, caller, peer, msg, "refused"))
+
     def _enqueue(self, server: SimServer, src: str, msg) -> None:
         now = self.env.now
         if now < server.paused_until:
-            server.paused_queue.append((src, msg))
+            server.paused_queue.append((None, src, msg))
             if msg.is_request:
                 self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
             return
         if now < server.busy_until and not msg.is_heartbeat:
             # The main loop is blocked on a disk write; heartbeats take the fast path (§2.4).
-            self._at(server.busy_until - now, (self._redeliver, src, server, msg))
+            self._at(server.busy_until - now, (self._redeliver, src, server, msg, server.epoch))
             return
         server.node.on_message(src, msg, now)
         self._flush(server)
 
     def _redeliver(self, payload: tuple) -> None:
-        _, src, server, msg = payload
-        if server.up:
+        _, src, server, msg, epoch = payload
+        if server.up and epoch == server.epoch:
             self._enqueue(server, src, msg)
+        elif msg.is_request:
+            # The process that accepted the request crashed before handling it (and may have been
+            # restarted since): its connection was reset, so the caller's RPC fails. Dropping it
+            # silently would leave the caller waiting forever (no deadline timer covers it).
+            self._refuse(src, server.name, msg)
 
     def _stalled_request(self, payload: tuple) -> None:
         """A request sat in a paused server's queue until the caller's deadline."""
         _, caller, peer, msg = payload
         server = self.servers[peer]
-        if self.env.now < server.paused_until and any(m is msg for _, m in server.paused_queue):
+        if self.env.now < server.paused_until and any(m is msg for _, _, m in server.paused_queue):
             self._rpc_error((None, caller, peer, msg, "timeout"))
 
     # ------------------------------------------------------------------ timers
@@ -426,6 +485,13 @@ class Cluster:
         server.epoch += 1
         server.timers.clear()
         server.scheduled.clear()
+        # Requests waiting in a paused process's queue die with it: the connections are reset, so
+        # each caller's RPC fails (as if refused). Without this the callers would wait forever:
+        # the deadline check (_stalled_request) only fires while the server is still paused, and
+        # e.g. a leader's heartbeat / replication loop to this server would never run again.
+        for src, msg in server.paused_queue:
+            if msg.is_request:
+                self._refuse(src, name, msg)
         server.paused_queue.clear()
         server.paused_until = 0
         server.busy_until = 0
@@ -433,6 +499,13 @@ class Cluster:
         server.pending_writes.clear()
         self.writes_rejected += rejected
         server.node.crash()
+        server.applied = 0
+        if server.gossip is not None:
+            server.gossip.crash()
+            server.gossip.outbox.clear()
+            server.gossip.timer_requests.clear()
+        server.gtimers.clear()
+        server.gscheduled.clear()
         self._update_leader()
 
     def restart(self, name: str) -> None:
@@ -460,9 +533,22 @@ class Cluster:
         if epoch != server.epoch or now < server.paused_until:
             return
         queued, server.paused_queue = server.paused_queue, []
-        for src, msg in queued:
-            server.node.on_message(src, msg, now)
-            self._flush(server)
+        for handler, src, msg in queued:
+            if not server.up:
+                break
+            if handler is None:
+                server.node.on_message(src, msg, now)
+                self._flush(server)
+            else:
+                handler(server, src, msg)
+        if server.gossip is not None and server.up:
+            due = sorted((d, repr(k), k) for k, d in server.gtimers.items() if d <= now)
+            for _, _, key in due:
+                if server.gtimers.get(key, now + 1) <= now:
+                    del server.gtimers[key]
+                    server.gscheduled.pop(key, None)
+                    server.gossip.on_timer(key, now)
+                    self.flush_gossip(server)
         # Timers that came due during the pause fire now, in deadline order.
         due = sorted((d, repr(k), k) for k, d in server.timers.items() if d <= now)
         for _, _, key in due:
@@ -471,6 +557,121 @@ class Cluster:
                 server.scheduled.pop(key, None)
                 server.node.on_timer(key, now)
                 self._flush(server)
+
+    # ------------------------------------------------------------------ gossip (serf / memberlist)
+
+    def flush_gossip(self, server: SimServer) -> None:
+        """Drain a gossip node's outbox, timer requests and serf events."""
+        g = server.gossip
+        if g.outbox:
+            name = server.name
+            for dst, msg in g.outbox:
+                self._gossip_send(name, dst, msg)
+            g.outbox.clear()
+        if g.timer_requests:
+            self._arm_timers(server, g.timer_requests, server.gtimers, server.gscheduled, self._fire_gtimer)
+        if g.events:
+            events = list(g.events)
+            g.events.clear()
+            if self.on_gossip_events is not None:
+                self.on_gossip_events(server, events)
+
+    def _gossip_send(self, src: str, dst: str, msg) -> None:
+        """Datagrams may be lost; streams (TCP) are delayed by retransmissions instead."""
+        self.messages_sent += 1
+        if getattr(msg, "stream", False):
+            delay = self.network.transit_tcp(src, dst)
+        else:
+            delay = self.network.transit(src, dst)
+        if delay is None:
+            self.messages_lost += 1
+            return
+        self._at(delay, (self._gossip_deliver, src, dst, msg))
+
+    def _gossip_deliver(self, payload: tuple) -> None:
+        _, src, dst, msg = payload
+        server = self.servers.get(dst)
+        if (src, dst) in self.network.blocked or server is None or not server.up or server.gossip is None:
+            self.messages_lost += 1
+            return
+        self.messages_delivered += 1
+        if self.env.now < server.paused_until:
+            server.paused_queue.append((self._gossip_handle, src, msg))
+            return
+        self._gossip_handle(server, src, msg)
+
+    def _gossip_handle(self, server: SimServer, src: str, msg) -> None:
+        server.gossip.on_message(src, msg, self.env.now)
+        self.flush_gossip(server)
+
+    def _fire_gtimer(self, payload: tuple) -> None:
+        _, server, key, at, epoch = payload
+        if epoch != server.epoch or server.gscheduled.get(key) != at:
+            return
+        del server.gscheduled[key]
+        deadline = server.gtimers.get(key)
+        if deadline is None or server.gossip is None:
+            return
+        now = self.env.now
+        if deadline > now:
+            server.gscheduled[key] = deadline
+            self._at(deadline - now, (self._fire_gtimer, server, key, deadline, epoch))
+            return
+        if now < server.paused_until:
+            return  # fired at resume
+        del server.gtimers[key]
+        server.gossip.on_timer(key, now)
+        self.flush_gossip(server)
+
+    # ------------------------------------------------------------------ application RPCs
+
+    def app_rpc(self, src: str, dst: str, handle, on_reply, on_error, timeout: int) -> None:
+        """One Nomad RPC (msgpack over TCP) from src to dst: `handle(server)` computes the answer
+        at dst when the request arrives; `on_reply(answer)` or `on_error(reason)` runs at src.
+
+        Lost on a cut link or to a stalled process → timeout after `timeout`; refused at once by
+        a crashed process. Handled outside the Raft main loop (Status.RaftStats reads Stats()).
+        """
+        deadline = self.now + timeout
+        delay = self.network.transit_tcp(src, dst)
+        self.messages_sent += 1
+        if delay is None or self.now + delay > deadline:
+            self.messages_lost += 1
+            self._at(timeout, (self._call, on_error, ("timeout",)))
+            return
+        self._at(delay, (self._call, self._app_arrive, (src, dst, handle, on_reply, on_error, deadline)))
+
+    def _app_arrive(self, src, dst, handle, on_reply, on_error, deadline) -> None:
+        now = self.now
+        server = self.servers[dst]
+        if (src, dst) in self.network.blocked:
+            self.messages_lost += 1
+            self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+            return
+        if not server.up:
+            back = self.network.transit_tcp(dst, src)
+            self._at(back if back is not None else max(0, deadline - now), (self._call, on_error, ("refused",)))
+            return
+        if now < server.paused_until:
+            wait = server.paused_until - now
+            if now + wait > deadline:
+                self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+                return
+            self._at(wait, (self._call, self._app_arrive, (src, dst, handle, on_reply, on_error, deadline)))
+            return
+        self.messages_delivered += 1
+        answer = handle(server)
+        back = self.network.transit_tcp(dst, src)
+        self.messages_sent += 1
+        if back is None or now + back > deadline:
+            self.messages_lost += 1
+            self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+            return
+        self._at(back, (self._call, self._app_reply, (src, on_reply, on_error, answer, deadline)))
+
+    def _app_reply(self, src, on_reply, on_error, answer, deadline) -> None:
+        if (self.servers[src].up):
+            on_reply(answer)
 
     # ------------------------------------------------------------------ observation
 

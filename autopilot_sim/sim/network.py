@@ -68,8 +68,8 @@ class Latency:
             lo, span = self.min, self.max - self.min
             if span <= 0:
                 return lambda: lo
-            randbelow = rng.randrange
-            return lambda: lo + randbelow(span + 1)
+            rnd, width = rng.random, span + 1
+            return lambda: lo + int(rnd() * width)  # uniform on [min, max] in integer ns
         if d == "normal":
             mean, sd, gauss = self.mean, self.stddev, rng.gauss
             return lambda: max(0, round(gauss(mean, sd)))

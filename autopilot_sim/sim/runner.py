@@ -20,6 +20,8 @@ from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.network import Latency, Network
+from autopilot_sim.sim.expectations import ExpectationResult, evaluate
+from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
 
 
@@ -77,6 +79,12 @@ class RunResult:
     summary: dict[str, Any]
     timeline: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    expectation_results: list[ExpectationResult] = field(default_factory=list)
+
+    @property
+    def failed_expectations(self) -> list[ExpectationResult]:
+        """The expectations that did not hold."""
+        return [r for r in self.expectation_results if not r.passed]
 
     def write(self, out_dir: str | Path) -> Path:
         """Write events.jsonl, summary.json, timeline.jsonl and scenario.yaml into out_dir."""
@@ -122,6 +130,7 @@ class Simulation:
             self.cluster.servers[s.name].version = s.version
         for link in net_spec.links:
             self._set_link(link)
+        self.nomad = NomadLayer(self.cluster, scenario, self.recorder)
         # `restart: follower` after `crash: follower` means the server that crash took down.
         self._crashed_by_target: dict[str, str] = {}
         for index, event in enumerate(scenario.events):
@@ -186,6 +195,7 @@ class Simulation:
             from autopilot_sim.scenario.types import canonical_target
 
             self._crashed_by_target[canonical_target(payload)] = name
+            self.nomad.server_crashed(name)
             cluster.crash(name)
             rec.event(now, "crash", f"{name} crashed" + (" (it was the leader)" if was_leader else ""), server=name)
         elif kind == "restart":
@@ -198,7 +208,9 @@ class Simulation:
             else:
                 name = self.resolve(payload, event, index)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
+            self.nomad.reset_fsm(name)
             cluster.restart(name)
+            self.nomad.restart_gossip(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
         elif kind == "pause":
             name = self.resolve(payload.server, event, index)
@@ -233,8 +245,45 @@ class Simulation:
             cluster.set_load(payload.writes_per_second)
             rec.event(now, "set_load", f"client load set to {payload.writes_per_second:g} writes/s",
                       writes_per_second=payload.writes_per_second)
-        else:
-            raise ScenarioRunError(event, index, now, f"the {kind} event is not simulated by this engine yet")
+        elif kind == "join":
+            self._guard(event, index, payload.name not in cluster.servers, f"a server named {payload.name} already exists")
+            self.nomad.join(payload)
+            rec.event(now, "join", f"{payload.name} (version {payload.version}) started and joins the cluster",
+                      server=payload.name, version=payload.version)
+        elif kind == "leave":
+            name = self.resolve(payload, event, index)
+            self._guard(event, index, cluster.servers[name].up, f"{name} is down")
+            rec.event(now, "leave", f"{name} leaves the cluster gracefully", server=name)
+            self.nomad.leave(name)
+        elif kind == "force_leave":
+            name = self.resolve(payload, event, index)
+            ok = self.nomad.force_leave(name)
+            rec.event(now, "force_leave", f"operator force-leave of {name}"
+                      + ("" if ok else " failed: no cluster leader"), server=name)
+        elif kind == "upgrade":
+            name = self.resolve(payload.server, event, index)
+            self._guard(event, index, cluster.servers[name].up, f"{name} is down")
+            old = self.nomad.versions.get(name, "")
+            self.nomad.server_crashed(name)
+            cluster.crash(name)
+            self.nomad.versions[name] = payload.version
+            cluster.servers[name].version = payload.version
+            self.nomad.reset_fsm(name)
+            cluster.restart(name)
+            self.nomad.restart_gossip(name)
+            rec.event(now, "upgrade", f"{name} restarted on version {payload.version} (was {old})",
+                      server=name, version=payload.version)
+        elif kind == "set_autopilot":
+            changes = payload.changes()
+            index = self.nomad.write_config(changes)
+            described = ", ".join(f"{k}={_show(v)}" for k, v in changes.items())
+            if index:
+                rec.event(now, "config_write", f"autopilot configuration write at index {index}: {described}",
+                          index=index, changes={k: _show(v) for k, v in changes.items()})
+            else:
+                rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
+        else:  # pragma: no cover - the schema admits no other kind
+            raise ScenarioRunError(event, index, now, f"unknown event kind {kind}")
 
     def _guard(self, event: Any, index: int, ok: bool, message: str) -> None:
         if not ok:
@@ -250,7 +299,31 @@ class Simulation:
         except SafetyViolation as exc:
             error = str(exc)
             self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)
-        return RunResult(self.scenario, self.seed, self.duration, self.recorder, self.summary(error), error=error)
+        reports = self.nomad.reports
+        results = evaluate(list(self.scenario.expect), reports) if error is None else []
+        end = self.cluster.now
+        for r in results:
+            verdict = "held" if r.passed else "FAILED"
+            self.recorder.event(end, "expectation", f"expectation line {r.line} ({r.description}) {verdict}"
+                                + ("" if r.passed else f": {r.detail}"),
+                                line=r.line, passed=r.passed, detail=r.detail)
+        timeline = [{"t_ns": r.t_ns, "t": format_duration(r.t_ns), "status": r.status, "health": r.body}
+                    for r in reports]
+        summary = self.summary(error)
+        summary.update(health_summary(reports, end))
+        summary["expectations"] = [r.to_json() for r in results]
+        counts = {}
+        for e in self.recorder.events:
+            counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+        summary["promotions"] = counts.get("promotion", 0)
+        summary["demotions"] = counts.get("demotion", 0)
+        # Servers taken out of Raft: by Nomad's serf path (graceful leave, force-leave, reap) or
+        # by autopilot directly (stale peers); a failed-server decision executes via the first.
+        summary["removals"] = counts.get("raft_remove", 0) + sum(
+            1 for e in self.recorder.events if e["kind"] == "removal" and e.get("op") == "RemoveServer")
+        result = RunResult(self.scenario, self.seed, self.duration, self.recorder, summary, timeline, error=error)
+        result.expectation_results = results
+        return result
 
     def summary(self, error: str | None = None) -> dict[str, Any]:
         """summary.json: counts and times, nothing machine-dependent."""
@@ -275,6 +348,11 @@ class Simulation:
         }
 
 
+def _show(value: Any) -> Any:
+    """Config values for messages: durations as Go strings would need the key; keep it simple."""
+    return value
+
+
 def _describe_patch(patch: Any) -> str:
     parts = []
     if patch.latency is not None:
@@ -284,3 +362,31 @@ def _describe_patch(patch: Any) -> str:
     for link in patch.links or []:
         parts.append(f"link {link.from_} -> {link.to}")
     return ", ".join(parts) or "no change"
+
+
+def health_summary(reports: list[Any], end: int) -> dict[str, Any]:
+    """Time unhealthy and failure tolerance over the timeline.
+
+    Each report holds until the next one (the last until the end of the run). A 500 "No
+    cluster leader" report counts as unhealthy with failure tolerance 0.
+    """
+    unhealthy = 0
+    weighted = 0
+    covered = 0
+    minimum: int | None = None
+    for i, r in enumerate(reports):
+        nxt = reports[i + 1].t_ns if i + 1 < len(reports) else end
+        span = max(0, nxt - r.t_ns)
+        ft = r.body.get("FailureTolerance", 0) if r.status != 500 else 0
+        if r.status != 200:
+            unhealthy += span
+        weighted += ft * span
+        covered += span
+        minimum = ft if minimum is None else min(minimum, ft)
+    return {
+        "health_reports": len(reports),
+        "time_unhealthy": format_duration(unhealthy),
+        "time_unhealthy_s": round(unhealthy / SECOND, 9),
+        "failure_tolerance_min": minimum,
+        "failure_tolerance_time_weighted": round(weighted / covered, 6) if covered else None,
+    }

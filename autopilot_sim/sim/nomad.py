@@ -1,0 +1,540 @@
+"""Nomad's server layer over the Raft engine: gossip, the FSM, and the leader's duties.
+
+Per server: a serf/memberlist `GossipNode` (tags role=nomad, region, id, build, raft_vsn) and an
+FSM holding the autopilot configuration (`ConfigStore`), fed by committed Raft entries.
+
+On the Raft leader (`nomad/leader.go`, reference gossip-and-membership.md §6):
+* leaderLoop: a Raft barrier; once it is applied, establishLeadership writes the autopilot
+  configuration if the FSM has none (getOrCreateAutopilotConfig) and starts autopilot; then a
+  full reconcile of serf members, again every 60 s (ReconcileInterval), and member events as
+  they come (localMemberEvent → reconcileMember: alive → AddNonvoter when absent from Raft,
+  left/reap → RemoveServer, failed/leaving → nothing);
+* autopilot (`raft-autopilot` v0.1.6 `run.go`): a state at once, then one every update
+  interval; reconcile + prune every reconcile interval; everything dropped when leadership is
+  lost. Stats are fetched from each known, non-left server over the network with a deadline of
+  half the update interval; a missed fetch keeps the previous stats.
+
+Nomad profiles (`cluster.nomad_version`): "1.11" — autopilot knows serf members in every
+status (a failed server shows "failed" and is removed through force-leave); "2.0" — autopilot
+knows only alive members (a failed server shows "left" and is removed as a stale peer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
+from autopilot_sim.autopilot.model import RaftServer, Server, ServerStats, State
+from autopilot_sim.autopilot.reconcile import reconcile_tick
+from autopilot_sim.autopilot.report import health_body, health_status
+from autopilot_sim.autopilot.state import TickInputs, build_state
+from autopilot_sim.durations import SECOND, DurationError, format_duration, parse_duration
+from autopilot_sim.gossip.config import GossipConfig
+from autopilot_sim.gossip.node import GossipNode
+from autopilot_sim.raft import configuration as raftcfg
+from autopilot_sim.raft.messages import BARRIER, VOTER
+from autopilot_sim.raft.node import LEADER
+from autopilot_sim.rng import stream
+from autopilot_sim.sim.cluster import Cluster, SimServer
+from autopilot_sim.sim.recorder import Recorder
+
+AUTOPILOT_ENTRY = "autopilot"
+NOMAD_RECONCILE_INTERVAL = 60 * SECOND  # nomad/config.go ReconcileInterval
+LEAVE_GRACE = 5 * SECOND  # nomad/server.go raftRemoveGracePeriod
+LEAVE_POLL = 50 * 1_000_000
+NO_LEADER = {"error": "No cluster leader"}
+
+# serf status -> autopilot NodeStatus (nomad/autopilot.go): leaving counts as alive on purpose.
+_NODE_STATUS = {"alive": "alive", "leaving": "alive", "left": "left", "failed": "failed"}
+
+
+def stats_from_raft(raw: dict[str, str]) -> ServerStats:
+    """nomad/structs ToAutopilotServerStats: parse Stats() strings; "never" fails to parse and
+    the error is ignored, so it becomes 0."""
+    try:
+        contact = parse_duration(raw["last_contact"])
+    except DurationError:
+        contact = 0
+    return ServerStats(last_contact=contact, last_term=int(raw["last_log_term"]),
+                       last_index=int(raw["last_log_index"]))
+
+
+@dataclasses.dataclass
+class Report:
+    """One autopilot update tick as the API would serve it."""
+
+    t_ns: int
+    status: int
+    body: dict[str, Any]
+    serf: dict[str, str]  # the leader's serf view at that tick (for expectations on absent servers)
+
+
+class NomadLayer:
+    """Gossip, FSM and leader duties for every server of a Cluster."""
+
+    def __init__(self, cluster: Cluster, scenario: Any, recorder: Recorder) -> None:
+        self.cluster = cluster
+        self.recorder = recorder
+        self.seed = cluster.seed
+        spec = scenario.cluster
+        self.start_time = scenario.start_time  # wall-clock anchor: StableSince is absolute
+        self.region = spec.region
+        self.enterprise = spec.enterprise
+        self.profile = spec.nomad_version
+        self.gossip_config = GossipConfig(**{
+            f.name: getattr(scenario.gossip, f.name)
+            for f in dataclasses.fields(GossipConfig) if hasattr(scenario.gossip, f.name)
+        })
+        self.agent_config = AutopilotConfig.from_scenario(**scenario.autopilot.config())
+        self.update_interval = scenario.autopilot.update_interval
+        self.reconcile_interval = scenario.autopilot.reconcile_interval
+        self.rpc_timeout = scenario.raft.rpc_timeout
+        self.stores: dict[str, ConfigStore] = {}
+        self.versions: dict[str, str] = {s.name: s.version for s in spec.servers}
+        self.reports: list[Report] = []
+        self.duties: LeaderDuties | None = None
+        self.write_results: dict[int, bool] = {}
+        self._gossip_generation: dict[str, int] = {}
+        cluster.on_apply = self._apply
+        cluster.on_gossip_events = self._on_gossip_events
+        cluster.observers.append(self._on_note)
+        names = list(cluster.servers)
+        for name in names:
+            self.stores[name] = ConfigStore()
+            self._start_gossip(name, [n for n in names if n != name])
+        cluster.call_at(self.update_interval, self._no_leader_tick)
+
+    # ------------------------------------------------------------------ gossip
+
+    def _tags(self, name: str) -> dict[str, str]:
+        return {"role": "nomad", "region": self.region, "id": name, "build": self.versions.get(name, ""),
+                "raft_vsn": "3", "port": "4647"}
+
+    def _start_gossip(self, name: str, join: list[str]) -> None:
+        server = self.cluster.servers[name]
+        generation = self._gossip_generation.get(name, 0) + 1
+        self._gossip_generation[name] = generation
+        server.gossip = GossipNode(name, self.gossip_config, stream(self.seed, "gossip", name, generation),
+                                   tags=self._tags(name))
+        server.gtimers.clear()
+        server.gscheduled.clear()
+        server.gossip.start(self.cluster.now, join)
+        self.cluster.flush_gossip(server)
+
+    def restart_gossip(self, name: str) -> None:
+        """A restarted process: a new serf agent that joins the others (retry_join)."""
+        others = [n for n, s in self.cluster.servers.items() if n != name and s.up]
+        self._start_gossip(name, others)
+
+    def _on_gossip_events(self, server: SimServer, events: list) -> None:
+        duties = self.duties
+        for event in events:
+            if duties is not None and duties.server is server and duties.active:
+                duties.member_event(event)
+
+    # ------------------------------------------------------------------ FSM
+
+    def _apply(self, server: SimServer, entries: list) -> None:
+        store = self.stores.setdefault(server.name, ConfigStore())
+        for entry in entries:
+            if entry.kind == AUTOPILOT_ENTRY:
+                config, cas = entry.data
+                if cas is None:
+                    store.set(config, entry.index)
+                    ok = True
+                else:
+                    ok = store.cas(config, cas, entry.index)
+                if server.node.role == LEADER:
+                    self.write_results[entry.index] = ok
+            elif entry.kind == BARRIER:
+                duties = self.duties
+                if duties is not None and duties.server is server and entry.term == duties.term:
+                    duties.barrier_applied(entry.index)
+
+    def reset_fsm(self, name: str) -> None:
+        """A restarted server replays its log into a fresh FSM (no snapshots are modelled)."""
+        self.stores[name] = ConfigStore()
+
+    # ------------------------------------------------------------------ leadership
+
+    def _on_note(self, cluster: Cluster, server: SimServer, note: tuple) -> None:
+        kind = note[0]
+        if kind == "leader":
+            if self.duties is not None:
+                self.duties.stop("a new leader was elected")
+            self.duties = LeaderDuties(self, server, note[1])
+        elif kind == "follower" and note[2] == LEADER:
+            if self.duties is not None and self.duties.server is server:
+                self.duties.stop("leadership lost")
+                self.duties = None
+
+    def server_crashed(self, name: str) -> None:
+        """Forget leader duties held by a crashed process."""
+        if self.duties is not None and self.duties.server.name == name:
+            self.duties.stop("the leader's process died")
+            self.duties = None
+
+    def _no_leader_tick(self) -> None:
+        """While there is no leader, the API answers 500 "No cluster leader" at every interval."""
+        cluster = self.cluster
+        if cluster.leader_name is None:
+            self.record(Report(cluster.now, 500, dict(NO_LEADER), {}))
+        cluster.call_at(cluster.now + self.update_interval, self._no_leader_tick)
+
+    def record(self, report: Report) -> None:
+        """Append one timeline line (the run's timeline.jsonl)."""
+        self.reports.append(report)
+
+    # ------------------------------------------------------------------ scenario operations
+
+    def write_config(self, changes: dict[str, Any], cas: int | None = None) -> int:
+        """A configuration write through Raft on the leader; returns the entry's index, 0 if no leader."""
+        leader = self.cluster.leader()
+        if leader is None:
+            return 0
+        current = self.stores[leader.name].get() or self.agent_config
+        config = current.with_changes(**changes) if changes else current
+        index = leader.node.propose_entry(AUTOPILOT_ENTRY, (config, cas), self.cluster.now)
+        self.cluster._flush(leader)
+        return index
+
+    def join(self, spec: Any) -> None:
+        """A new server process starts and joins the gossip pool; the leader adds it to Raft."""
+        self.versions[spec.name] = spec.version
+        server = self.cluster.add_server(spec.name)
+        server.version = spec.version
+        self.stores[spec.name] = ConfigStore()
+        others = [n for n, s in self.cluster.servers.items() if n != spec.name and s.up]
+        self._start_gossip(spec.name, others)
+
+    def leave(self, name: str) -> None:
+        """nomad/server.go Leave: a leader removes itself from Raft first; then serf leave;
+        a follower waits (≤ 5 s) until it is out of the Raft configuration; then the process exits."""
+        cluster = self.cluster
+        server = cluster.servers[name]
+        node = server.node
+        if node.role == LEADER and sum(1 for _, s in node.latest_config if s == VOTER) > 1:
+            node.change_configuration(raftcfg.REMOVE_SERVER, name, cluster.now)
+            cluster._flush(server)
+        server.gossip.leave(cluster.now)
+        cluster.flush_gossip(server)
+        deadline = cluster.now + LEAVE_GRACE
+        cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, deadline, server.epoch)
+
+    def _leave_poll(self, name: str, deadline: int, epoch: int) -> None:
+        cluster = self.cluster
+        server = cluster.servers[name]
+        if not server.up or server.epoch != epoch:
+            return
+        still_in = raftcfg.suffrage_of(server.node.latest_config, name) is not None
+        if still_in and cluster.now < deadline:
+            cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, deadline, epoch)
+            return
+        self.server_crashed(name)
+        cluster.stop(name)
+        self.recorder.event(cluster.now, "stopped", f"{name} left and its process exited"
+                            + ("" if not still_in else " (still in the Raft configuration after 5s)"),
+                            server=name)
+
+    def force_leave(self, name: str) -> bool:
+        """The operator's `nomad server force-leave` on the leader (serf RemoveFailedNode)."""
+        leader = self.cluster.leader()
+        if leader is None or leader.gossip is None:
+            return False
+        leader.gossip.force_leave(name, self.cluster.now)
+        self.cluster.flush_gossip(leader)
+        return True
+
+
+class LeaderDuties:
+    """What the Nomad leader runs for one leadership term: leaderLoop + autopilot."""
+
+    def __init__(self, layer: NomadLayer, server: SimServer, term: int) -> None:
+        self.layer = layer
+        self.cluster = layer.cluster
+        self.recorder = layer.recorder
+        self.server = server
+        self.term = term
+        self.active = True
+        self.established = False
+        self.state: State | None = None
+        self.first_state_time: int | None = None
+        self.outstanding: set[str] = set()
+        self._fetch_round = 0
+        self._last_refusals: dict[str, str] = {}
+        self._pending_members: list = []
+        self.barrier_index = server.node.barrier(self.cluster.now)
+        self.cluster._flush(server)
+
+    @property
+    def name(self) -> str:
+        return self.server.name
+
+    def stop(self, reason: str) -> None:
+        """Stop: autopilot state is reset to empty (a new leader starts fresh)."""
+        if not self.active:
+            return
+        self.active = False
+        if self.established:
+            self.recorder.event(self.cluster.now, "autopilot_stopped",
+                                f"autopilot stopped on {self.name}: {reason}; its state is discarded",
+                                server=self.name)
+
+    def _alive(self) -> bool:
+        return self.active and self.server.up and self.server.node.role == LEADER \
+            and self.server.node.current_term == self.term
+
+    # ------------------------------------------------------------------ leaderLoop
+
+    def barrier_applied(self, index: int) -> None:
+        if self.established or not self._alive():
+            return
+        self.established = True
+        now = self.cluster.now
+        store = self.layer.stores[self.name]
+        if store.get() is None:  # getOrCreateAutopilotConfig
+            config = self.layer.agent_config
+            idx = self.server.node.propose_entry(AUTOPILOT_ENTRY, (config, None), now)
+            self.cluster._flush(self.server)
+            self.recorder.event(now, "config_write",
+                                f"{self.name} wrote the agent's autopilot configuration to Raft (index {idx})",
+                                server=self.name, index=idx)
+        self.recorder.event(now, "autopilot_started", f"autopilot started on {self.name} (term {self.term})",
+                            server=self.name, term=self.term)
+        self.update_tick()
+        self.cluster.call_at(now + self.layer.reconcile_interval, self._reconcile_loop)
+        self.full_reconcile()
+        self.cluster.call_at(now + NOMAD_RECONCILE_INTERVAL, self._nomad_reconcile_loop)
+        for event in self._pending_members:
+            self.member_event(event)
+        self._pending_members.clear()
+
+    def member_event(self, event: Any) -> None:
+        """localMemberEvent: reconcile one member (2.0 does not forward member-failed)."""
+        if not self.established:
+            self._pending_members.append(event)
+            return
+        if self.layer.profile == "2.0" and event.type == "member-failed":
+            return
+        status = "reap" if event.type == "member-reap" else event.status
+        self.reconcile_member(event.name, status, dict(event.tags))
+
+    def full_reconcile(self) -> None:
+        """A full pass over serf.Members()."""
+        gossip = self.server.gossip
+        if gossip is None:
+            return
+        for name, status in sorted(gossip.members().items()):
+            info = gossip.member_info(name)
+            tags = dict(info.tags) if info is not None else {}
+            self.reconcile_member(name, status, tags)
+
+    def _nomad_reconcile_loop(self) -> None:
+        if not self._alive():
+            return
+        self.server.node.barrier(self.cluster.now)
+        self.cluster._flush(self.server)
+        self.full_reconcile()
+        self.cluster.call_at(self.cluster.now + NOMAD_RECONCILE_INTERVAL, self._nomad_reconcile_loop)
+
+    def reconcile_member(self, name: str, status: str, tags: dict[str, str]) -> None:
+        """reconcileMember: alive → addRaftPeer; left or reap → removeRaftPeer; else nothing."""
+        if not self._alive() or tags.get("role") != "nomad" or tags.get("region") != self.layer.region:
+            return
+        node = self.server.node
+        now = self.cluster.now
+        present = raftcfg.suffrage_of(node.latest_config, name) is not None
+        queued = any(sid == name for _, sid in node._config_queue)
+        if status == "alive" and not present and not queued:
+            node.change_configuration(raftcfg.ADD_NONVOTER, name, now)
+            self.cluster._flush(self.server)
+            self.recorder.event(now, "raft_add", f"{name} added to Raft as a non-voter (serf member alive)",
+                                server=name, op="AddNonvoter")
+        elif status in ("left", "reap") and present:
+            node.change_configuration(raftcfg.REMOVE_SERVER, name, now)
+            self.cluster._flush(self.server)
+            self.recorder.event(now, "raft_remove", f"{name} removed from Raft (serf member {status})",
+                                server=name, op="RemoveServer", rule=f"serf member {status}")
+
+    # ------------------------------------------------------------------ autopilot state
+
+    def known_servers(self) -> dict[str, Server]:
+        """autopilotServers: serf members of the region (1.11: every status; 2.0: alive only)."""
+        gossip = self.server.gossip
+        known: dict[str, Server] = {}
+        if gossip is None:
+            return known
+        for name, status in gossip.members().items():
+            if self.layer.profile == "2.0" and status not in ("alive", "leaving"):
+                continue
+            info = gossip.member_info(name)
+            tags = dict(info.tags) if info is not None else {}
+            if tags.get("role") != "nomad" or tags.get("region") != self.layer.region:
+                continue
+            known[name] = Server(id=name, name=f"{name}.{self.layer.region}", address=name,
+                                 node_status=_NODE_STATUS.get(status, "unknown"),
+                                 version=tags.get("build", ""), meta=tags, raft_version=3)
+        return known
+
+    def raft_servers(self) -> list[RaftServer]:
+        return [RaftServer(sid, sid, suffrage) for sid, suffrage in self.server.node.latest_config]
+
+    def update_tick(self) -> None:
+        """One state update: fetch stats (deadline interval/2), then build the state."""
+        if not self._alive():
+            return
+        cluster = self.cluster
+        now = cluster.now
+        interval = self.layer.update_interval
+        cluster.call_at(now + interval, self.update_tick)
+        known = self.known_servers()
+        self._fetch_round += 1
+        round_id = self._fetch_round
+        fetched: dict[str, ServerStats] = {self.name: stats_from_raft(self.server.node.stats(now))}
+        waiting = {name for name, srv in known.items() if srv.node_status != "left" and name != self.name}
+        todo = sorted(waiting - self.outstanding)
+        pending = set(todo)
+        tick = _Tick(now, known, fetched, pending, round_id)
+        for name in todo:
+            self.outstanding.add(name)
+            cluster.app_rpc(
+                self.name, name,
+                handle=lambda srv: srv.node.stats(self.cluster.now),
+                on_reply=lambda raw, n=name, t=tick: self._fetched(t, n, raw),
+                on_error=lambda reason, n=name, t=tick: self._fetched(t, n, None),
+                timeout=self.layer.rpc_timeout,
+            )
+        if not pending:
+            self._build(tick)
+        else:
+            cluster.call_at(now + interval // 2, self._fetch_deadline, tick)
+
+    def _fetched(self, tick: _Tick, name: str, raw: dict[str, str] | None) -> None:
+        self.outstanding.discard(name)
+        if tick.done or not self._alive():
+            return
+        if raw is not None:
+            tick.fetched[name] = stats_from_raft(raw)
+        tick.pending.discard(name)
+        if not tick.pending:
+            self._build(tick)
+
+    def _fetch_deadline(self, tick: _Tick) -> None:
+        if not tick.done and self._alive():
+            self._build(tick)
+
+    def _build(self, tick: _Tick) -> None:
+        tick.done = True
+        node = self.server.node
+        config = self.layer.stores[self.name].get() or self.layer.agent_config
+        inputs = TickInputs(
+            now=self.layer_time(tick.now), config=config, raft_servers=self.raft_servers(),
+            known_servers=tick.known, latest_index=node.last_index, last_term=node.last_term,
+            fetched_stats=tick.fetched, leader_id=self.name, is_leader=True,
+            first_state_time=self.first_state_time,
+        )
+        previous = self.state
+        state = build_state(inputs, previous)
+        if self.first_state_time is None:
+            self.first_state_time = state.first_state_time
+        self.state = state
+        self._log_changes(previous, state)
+        body = health_body(state, enterprise=self.layer.enterprise)
+        members = self.server.gossip.members() if self.server.gossip is not None else {}
+        self.layer.record(Report(self.cluster.now, health_status(state), body, dict(members)))
+
+    def layer_time(self, sim_ns: int) -> int:
+        """Wall-clock ns for autopilot (StableSince is an absolute time): start_time + sim time."""
+        return self.layer.start_time + sim_ns
+
+    def _log_changes(self, previous: State | None, state: State) -> None:
+        now = self.cluster.now
+        old = previous.servers if previous is not None and previous.servers else {}
+        for sid, srv in (state.servers or {}).items():
+            before = old.get(sid)
+            if before is not None and before.health.healthy != srv.health.healthy:
+                word = "healthy" if srv.health.healthy else "unhealthy"
+                why = _health_reason(srv, state, self.layer, self.server.node) if not srv.health.healthy else ""
+                self.recorder.event(now, "health", f"{sid} turned {word}" + (f": {why}" if why else ""),
+                                    server=sid, healthy=srv.health.healthy)
+        if previous is not None and previous.failure_tolerance != state.failure_tolerance:
+            self.recorder.event(now, "failure_tolerance",
+                                f"failure tolerance {previous.failure_tolerance} -> {state.failure_tolerance}",
+                                before=previous.failure_tolerance, after=state.failure_tolerance)
+        if previous is not None and previous.healthy != state.healthy:
+            self.recorder.event(now, "cluster_health",
+                                "cluster " + ("healthy" if state.healthy else "unhealthy"), healthy=state.healthy)
+
+    # ------------------------------------------------------------------ reconcile + prune
+
+    def _reconcile_loop(self) -> None:
+        if not self._alive():
+            return
+        cluster = self.cluster
+        now = cluster.now
+        cluster.call_at(now + self.layer.reconcile_interval, self._reconcile_loop)
+        if self.state is None:
+            return
+        config = self.layer.stores[self.name].get() or self.layer.agent_config
+        result = reconcile_tick(config, self.state, self.raft_servers(), self.known_servers(), self.layer_time(now))
+        node = self.server.node
+        for action in result.actions:
+            self._act(action, node, now)
+        seen: dict[str, str] = {}
+        for refusal in result.refusals:
+            seen[refusal.id] = refusal.reason
+            if self._last_refusals.get(refusal.id) != refusal.reason:
+                self.recorder.event(now, "refused", f"{refusal.id}: {refusal.reason}", server=refusal.id,
+                                    op=refusal.op, rule=refusal.reason)
+        self._last_refusals = seen
+
+    def _act(self, action: Any, node: Any, now: int) -> None:
+        op = action.op
+        rec = self.recorder
+        if op in (raftcfg.ADD_VOTER, raftcfg.ADD_NONVOTER, raftcfg.DEMOTE_VOTER, raftcfg.REMOVE_SERVER):
+            node.change_configuration(op, action.id, now)
+            self.cluster._flush(self.server)
+            kind = {"AddVoter": "promotion", "DemoteVoter": "demotion", "RemoveServer": "removal",
+                    "AddNonvoter": "raft_add"}[op]
+            rec.event(now, kind, f"{action.id}: {action.reason}", server=action.id, op=op, rule=action.reason)
+        elif op == "RemoveFailedServer":
+            gossip = self.server.gossip
+            rec.event(now, "removal", f"{action.id}: {action.reason} (force-leave of {action.name or action.id})",
+                      server=action.id, op=op, rule=action.reason)
+            if gossip is not None:
+                gossip.force_leave(action.id, now)
+                self.cluster.flush_gossip(self.server)
+        elif op == "LeadershipTransfer":
+            rec.event(now, "leadership_transfer", f"autopilot asked for a leadership transfer: {action.reason}",
+                      server=self.name, rule=action.reason)
+            node.transfer_leadership(None, now)
+            self.cluster._flush(self.server)
+
+
+@dataclasses.dataclass
+class _Tick:
+    now: int
+    known: dict[str, Server]
+    fetched: dict[str, ServerStats]
+    pending: set[str]
+    round_id: int
+    done: bool = False
+
+
+def _health_reason(srv: Any, state: State, layer: NomadLayer, node: Any) -> str:
+    """Which rule of the health check failed (reference autopilot-behaviour.md §3, in order)."""
+    config = layer.stores.get(node.id, ConfigStore()).get() or layer.agent_config
+    status = srv.server.node_status
+    if status != "alive":
+        return f"serf status {status}"
+    stats = srv.stats
+    if stats.last_contact < 0 or stats.last_contact > config.last_contact_threshold:
+        return (f"last contact {format_duration(stats.last_contact)} > LastContactThreshold "
+                f"{format_duration(config.last_contact_threshold)}")
+    if stats.last_term != node.last_term:
+        return f"last term {stats.last_term} != leader's {node.last_term}"
+    if stats.last_index + config.max_trailing_logs < node.last_index:
+        return (f"{node.last_index - stats.last_index} entries behind > MaxTrailingLogs "
+                f"{config.max_trailing_logs}")
+    return "unhealthy"
