@@ -219,14 +219,20 @@ class NomadLayer:
             cluster._flush(server)
         server.gossip.leave(cluster.now)
         cluster.flush_gossip(server)
-        deadline = cluster.now + LEAVE_GRACE
-        cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, deadline, server.epoch)
+        cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, None, server.epoch)
 
-    def _leave_poll(self, name: str, deadline: int, epoch: int) -> None:
+    def _leave_poll(self, name: str, deadline: int | None, epoch: int) -> None:
+        """serf.Leave() returns once the leave has propagated; then (not leader) wait up to 5 s
+        to see ourselves out of the Raft configuration; then the process exits."""
         cluster = self.cluster
         server = cluster.servers[name]
         if not server.up or server.epoch != epoch:
             return
+        if deadline is None:
+            if not server.gossip.leave_finished:
+                cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, None, epoch)
+                return
+            deadline = cluster.now + LEAVE_GRACE
         still_in = raftcfg.suffrage_of(server.node.latest_config, name) is not None
         if still_in and cluster.now < deadline:
             cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, deadline, epoch)
@@ -450,7 +456,15 @@ class LeaderDuties:
 
     def _log_changes(self, previous: State | None, state: State) -> None:
         now = self.cluster.now
-        old = previous.servers if previous is not None and previous.servers else {}
+        if previous is None:
+            word = "healthy" if state.healthy else "unhealthy"
+            unhealthy = sorted(sid for sid, srv in (state.servers or {}).items() if not srv.health.healthy)
+            self.recorder.event(now, "autopilot_state",
+                                f"first autopilot state on {self.name}: cluster {word}, failure tolerance "
+                                f"{state.failure_tolerance}" + (f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""),
+                                healthy=state.healthy, failure_tolerance=state.failure_tolerance)
+            return
+        old = previous.servers or {}
         for sid, srv in (state.servers or {}).items():
             before = old.get(sid)
             if before is not None and before.health.healthy != srv.health.healthy:
@@ -458,11 +472,11 @@ class LeaderDuties:
                 why = _health_reason(srv, state, self.layer, self.server.node) if not srv.health.healthy else ""
                 self.recorder.event(now, "health", f"{sid} turned {word}" + (f": {why}" if why else ""),
                                     server=sid, healthy=srv.health.healthy)
-        if previous is not None and previous.failure_tolerance != state.failure_tolerance:
+        if previous.failure_tolerance != state.failure_tolerance:
             self.recorder.event(now, "failure_tolerance",
                                 f"failure tolerance {previous.failure_tolerance} -> {state.failure_tolerance}",
                                 before=previous.failure_tolerance, after=state.failure_tolerance)
-        if previous is not None and previous.healthy != state.healthy:
+        if previous.healthy != state.healthy:
             self.recorder.event(now, "cluster_health",
                                 "cluster " + ("healthy" if state.healthy else "unhealthy"), healthy=state.healthy)
 
