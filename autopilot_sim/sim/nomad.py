@@ -189,15 +189,34 @@ class NomadLayer:
     # ------------------------------------------------------------------ scenario operations
 
     def write_config(self, changes: dict[str, Any], cas: int | None = None) -> int:
-        """A configuration write through Raft on the leader; returns the entry's index, 0 if no leader."""
+        """Change some configuration keys (like `nomad operator autopilot set-config`) through
+        Raft on the leader; returns the entry's index, 0 if there is no leader."""
         leader = self.cluster.leader()
         if leader is None:
             return 0
         current = self.stores[leader.name].get() or self.agent_config
         config = current.with_changes(**changes) if changes else current
+        return self.write_full_config(config, cas)
+
+    def write_full_config(self, config: AutopilotConfig, cas: int | None = None) -> int:
+        """PUT /v1/operator/autopilot/configuration: full replacement, optionally check-and-set on
+        ModifyIndex. Returns the Raft index of the entry (0 if there is no leader); once that index
+        is applied on the leader, `write_results[index]` says whether the write (or CAS) succeeded."""
+        leader = self.cluster.leader()
+        if leader is None:
+            return 0
         index = leader.node.propose_entry(AUTOPILOT_ENTRY, (config, cas), self.cluster.now)
         self.cluster._flush(leader)
         return index
+
+    def current_config(self) -> AutopilotConfig | None:
+        """The leader's FSM copy of the autopilot configuration (what GET returns), or None."""
+        leader = self.cluster.leader()
+        return self.stores[leader.name].get() if leader is not None else None
+
+    def latest_report(self) -> Report | None:
+        """The last health report (what GET /v1/operator/autopilot/health serves now)."""
+        return self.reports[-1] if self.reports else None
 
     def join(self, spec: Any) -> None:
         """A new server process starts and joins the gossip pool; the leader adds it to Raft."""
