@@ -67,7 +67,7 @@ class SimServer:
     __slots__ = (
         "name", "node", "up", "paused_until", "paused_queue", "epoch", "timers", "scheduled",
         "busy_until", "disk", "version", "pending_writes", "gossip", "gtimers", "gscheduled",
-        "applied",
+        "applied", "seen_len", "seen_commit",
     )
 
     def __init__(self, name: str, node: RaftNode, disk) -> None:
@@ -87,6 +87,8 @@ class SimServer:
         self.gtimers: dict[object, int] = {}
         self.gscheduled: dict[object, int] = {}
         self.applied = 0  # last log index handed to the FSM hook
+        self.seen_len = -1  # log length and commit index at the last safety check
+        self.seen_commit = -1
 
 
 class Cluster:
@@ -130,7 +132,7 @@ class Cluster:
         self._load_generation = 0
         self._write_seq = 0
         self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
-        self.on_apply = None  # callable(server, entries): committed entries, in order (the FSM)
+        self.on_apply = None  # callable(server, first, last): indexes newly committed (the FSM)
         self.on_gossip_events = None  # callable(server, events): serf events from a gossip node
         for spec in servers:
             self._add_server(spec.name)
@@ -228,11 +230,15 @@ class Cluster:
         if node.notes:
             self._handle_notes(server)
         if node.commit_index > server.applied and self.on_apply is not None:
-            entries = node.log[server.applied + 1:node.commit_index + 1]
+            first = server.applied + 1
             server.applied = node.commit_index
-            self.on_apply(server, entries)
+            self.on_apply(server, first, server.applied)
         if self.safety is not None:
-            self.safety.after_step(now, server.name, node.log, node.commit_index)
+            log_len = len(node.log)
+            if log_len != server.seen_len or node.commit_index != server.seen_commit:
+                server.seen_len = log_len
+                server.seen_commit = node.commit_index
+                self.safety.after_step(now, server.name, node.log, node.commit_index)
 
     def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
         """Lazy timers: schedule a SimPy event only when no earlier one is pending for the key."""
@@ -380,6 +386,7 @@ class Cluster:
                                         server=server.name, term=term, reason=reason)
                     self._update_leader()
             elif kind == "truncate":
+                server.seen_len = -1  # force a safety check of the rewritten suffix
                 if self.safety is not None:
                     self.safety.on_truncate(now, server.name, note[2])
             elif kind == "configuration_committed" and node.role == LEADER:
@@ -489,8 +496,8 @@ class Cluster:
         # each caller's RPC fails (as if refused). Without this the callers would wait forever:
         # the deadline check (_stalled_request) only fires while the server is still paused, and
         # e.g. a leader's heartbeat / replication loop to this server would never run again.
-        for src, msg in server.paused_queue:
-            if msg.is_request:
+        for handler, src, msg in server.paused_queue:
+            if handler is None and msg.is_request:  # Raft RPCs only; gossip datagrams just vanish
                 self._refuse(src, name, msg)
         server.paused_queue.clear()
         server.paused_until = 0

@@ -22,6 +22,7 @@ knows only alive members (a failed server shows "left" and is removed as a stale
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
@@ -96,6 +97,7 @@ class NomadLayer:
         self.duties: LeaderDuties | None = None
         self.write_results: dict[int, bool] = {}
         self._gossip_generation: dict[str, int] = {}
+        self._special: list[int] = []  # indexes of autopilot-config and barrier entries ever proposed
         cluster.on_apply = self._apply
         cluster.on_gossip_events = self._on_gossip_events
         cluster.observers.append(self._on_note)
@@ -135,9 +137,26 @@ class NomadLayer:
 
     # ------------------------------------------------------------------ FSM
 
-    def _apply(self, server: SimServer, entries: list) -> None:
+    def propose(self, server: SimServer, kind: str, data: object) -> int:
+        """Append a Nomad entry (autopilot config, barrier) on the leader; returns its index or 0.
+
+        Only these entries matter to the FSM model, so their indexes are remembered and applying
+        a commit looks them up instead of scanning every committed client write."""
+        index = server.node.propose_entry(kind, data, self.cluster.now)
+        if index:
+            insort(self._special, index)
+        self.cluster._flush(server)
+        return index
+
+    def _apply(self, server: SimServer, first: int, last: int) -> None:
+        special = self._special
+        lo = bisect_left(special, first)
+        if lo == len(special) or special[lo] > last:
+            return
         store = self.stores.setdefault(server.name, ConfigStore())
-        for entry in entries:
+        log = server.node.log
+        for index in special[lo:bisect_right(special, last)]:
+            entry = log[index]
             if entry.kind == AUTOPILOT_ENTRY:
                 config, cas = entry.data
                 if cas is None:
@@ -205,9 +224,7 @@ class NomadLayer:
         leader = self.cluster.leader()
         if leader is None:
             return 0
-        index = leader.node.propose_entry(AUTOPILOT_ENTRY, (config, cas), self.cluster.now)
-        self.cluster._flush(leader)
-        return index
+        return self.propose(leader, AUTOPILOT_ENTRY, (config, cas))
 
     def current_config(self) -> AutopilotConfig | None:
         """The leader's FSM copy of the autopilot configuration (what GET returns), or None."""
@@ -289,8 +306,7 @@ class LeaderDuties:
         self._fetch_round = 0
         self._last_refusals: dict[str, str] = {}
         self._pending_members: list = []
-        self.barrier_index = server.node.barrier(self.cluster.now)
-        self.cluster._flush(server)
+        self.barrier_index = layer.propose(server, BARRIER, None)
 
     @property
     def name(self) -> str:
@@ -320,8 +336,7 @@ class LeaderDuties:
         store = self.layer.stores[self.name]
         if store.get() is None:  # getOrCreateAutopilotConfig
             config = self.layer.agent_config
-            idx = self.server.node.propose_entry(AUTOPILOT_ENTRY, (config, None), now)
-            self.cluster._flush(self.server)
+            idx = self.layer.propose(self.server, AUTOPILOT_ENTRY, (config, None))
             self.recorder.event(now, "config_write",
                                 f"{self.name} wrote the agent's autopilot configuration to Raft (index {idx})",
                                 server=self.name, index=idx)
@@ -358,8 +373,7 @@ class LeaderDuties:
     def _nomad_reconcile_loop(self) -> None:
         if not self._alive():
             return
-        self.server.node.barrier(self.cluster.now)
-        self.cluster._flush(self.server)
+        self.layer.propose(self.server, BARRIER, None)
         self.full_reconcile()
         self.cluster.call_at(self.cluster.now + NOMAD_RECONCILE_INTERVAL, self._nomad_reconcile_loop)
 

@@ -104,7 +104,9 @@ class RunResult:
 class Simulation:
     """One run of one scenario with one seed; owns its SimPy environment."""
 
-    def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None) -> None:
+    def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None,
+                 *, nomad: bool = True) -> None:
+        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks)."""
         self.seed = scenario.seed if seed is None else seed
         if self.seed != scenario.seed:  # the resolved scenario.yaml must reproduce this run
             scenario = scenario.model_copy(update={"seed": self.seed})
@@ -130,7 +132,7 @@ class Simulation:
             self.cluster.servers[s.name].version = s.version
         for link in net_spec.links:
             self._set_link(link)
-        self.nomad = NomadLayer(self.cluster, scenario, self.recorder)
+        self.nomad = NomadLayer(self.cluster, scenario, self.recorder) if nomad else None
         # `restart: follower` after `crash: follower` means the server that crash took down.
         self._crashed_by_target: dict[str, str] = {}
         for index, event in enumerate(scenario.events):
@@ -299,7 +301,7 @@ class Simulation:
         except SafetyViolation as exc:
             error = str(exc)
             self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)
-        reports = self.nomad.reports
+        reports = self.nomad.reports if self.nomad is not None else []
         results = evaluate(list(self.scenario.expect), reports) if error is None else []
         end = self.cluster.now
         for r in results:
