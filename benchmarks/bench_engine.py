@@ -97,17 +97,24 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['messages_per_wall_second']:>12,.0f} {100 * r['ratio_to_bare_simpy']:>8.1f}%")
 
     print(f"(c) cost per simulated second, 10 writes/s, {args.scale_seconds:g} simulated s each")
-    print(f"    {'servers':>7} {'wall ms/sim s':>14} {'per server':>11}")
+    print(f"    {'servers':>7} {'wall ms/sim s':>14} {'per follower':>13} {'msgs/sim s':>11} {'us/msg':>7}")
     results["scaling"] = []
     for n in (3, 5, 9, 25, 50):
         r = run_cluster(n, 10.0, args.scale_seconds)
         results["scaling"].append(r)
-        print(f"    {n:>7} {r['wall_ms_per_sim_second']:>14.2f} {r['wall_ms_per_sim_second'] / n:>11.3f}")
+        r["wall_ms_per_follower_sim_second"] = r["wall_ms_per_sim_second"] / (n - 1)
+        r["us_per_message"] = 1e6 * r["wall_seconds"] / max(1, r["messages_delivered"])
+        print(f"    {n:>7} {r['wall_ms_per_sim_second']:>14.2f} {r['wall_ms_per_follower_sim_second']:>13.3f} "
+              f"{r['messages_delivered'] / r['sim_seconds']:>11.0f} {r['us_per_message']:>7.2f}")
     five = next(r for r in results["scaling"] if r["servers"] == 5)
     fifty = next(r for r in results["scaling"] if r["servers"] == 50)
     growth = fifty["wall_ms_per_sim_second"] / five["wall_ms_per_sim_second"]
+    per_msg = fifty["us_per_message"] / five["us_per_message"]
     results["growth_5_to_50"] = growth
-    print(f"    cost growth 5 -> 50 servers: x{growth:.1f} (linear would be x10)")
+    results["per_message_cost_growth_5_to_50"] = per_msg
+    print(f"    cost growth 5 -> 50 servers: x{growth:.1f}; the leader talks to n-1 followers, so the "
+          f"message count grows x{49 / 4:.2f}")
+    print(f"    cost per message 5 -> 50 servers: x{per_msg:.2f} (1.0 = cost exactly linear in traffic)")
 
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
