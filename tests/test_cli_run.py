@@ -88,3 +88,14 @@ def test_runtime_target_error_names_line_and_time(tmp_path: Path, capsys) -> Non
     assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "line 6" in err and "events[1].crash at 20s" in err and "already down" in err
+
+
+def test_explain_prints_the_story_of_a_run_directory(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["run", str(DEMO), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "crashed" in text and "elected leader" in text and "time without a leader" in text
+    assert main(["explain", str(tmp_path / "missing")]) == 2
+    assert "not a run directory" in capsys.readouterr().err

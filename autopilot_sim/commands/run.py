@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 from autopilot_sim.durations import DurationError, parse_duration
+from autopilot_sim.narrate import expectation_lines, print_story
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,42 +55,61 @@ def main(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
     started = time.perf_counter()
+    progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet else None
     try:
-        result = Simulation(scenario, seed=seed, until=until).run()
+        result = Simulation(scenario, seed=seed, until=until).run(progress=progress)
     except ScenarioRunError as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if progress is not None:
+            progress.close()
     wall = time.perf_counter() - started
     result.write(out)
-    if not args.quiet:
-        _print_story(result)
-    s = result.summary
-    print(f"simulated {s['duration']} of {scenario.name} (seed {seed}) in {wall:.2f}s wall time")
+    summary = result.summary
+    if args.quiet:
+        for line in expectation_lines(summary):
+            print(line)
+    else:
+        print_story(result.recorder.events, summary, sys.stdout)
+    print(f"simulated {summary['duration']} of {scenario.name} (seed {seed}) in {wall:.2f}s wall time")
     print(f"run directory: {out}")
     if result.error:
         print(f"FAILED: {result.error}", file=sys.stderr)
         return 1
     failed = result.failed_expectations
-    for r in result.expectation_results:
-        mark = "PASS" if r.passed else "FAIL"
-        print(f"{mark} expectation line {r.line} ({r.description}): {r.detail}")
     if failed:
-        import json
-
         for r in failed:
             if r.report is not None:
-                print(f"report at {r.report['t']} for line {r.line}:\n" + json.dumps(r.report, indent=2))
+                print(f"report at {r.report['t']} for the expectation on line {r.line}:\n"
+                      + json.dumps(r.report, indent=2, ensure_ascii=False))
         print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1
     return 0
 
 
-def _print_story(result) -> None:
-    for event in result.recorder.events:
-        print(f"{event['t']:>14}  {event['message']}")
-    s = result.summary
-    print(f"elections: {s['elections']}  leader changes: {s['leader_changes']}  "
-          f"time without leader: {s['time_without_leader']}  messages: {s['messages']['delivered']}")
-    print(f"promotions: {s['promotions']}  removals: {s['removals']}  time unhealthy: {s['time_unhealthy']}  "
-          f"failure tolerance: min {s['failure_tolerance_min']}, "
-          f"time-weighted {s['failure_tolerance_time_weighted']}")
+class _Progress:
+    """A tqdm bar on stderr that appears only once a run has taken more than 2 s of wall time."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.perf_counter()
+        self.bar = None
+
+    def __call__(self, now: int, end: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.started < 2.0:
+                return
+            try:
+                from tqdm import tqdm
+            except ImportError:  # progress is optional
+                self.started = float("inf")
+                return
+            self.bar = tqdm(total=end / 1e9, unit="sim s", desc=self.name, leave=False, file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} sim s [{elapsed}<{remaining}]")
+        self.bar.n = now / 1e9
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from autopilot_sim.durations import SECOND, format_duration
 from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
@@ -293,11 +293,22 @@ class Simulation:
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> RunResult:
-        """Run to the scenario's duration (or --until); safety violations stop the run."""
+    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Run to the scenario's duration (or --until); safety violations stop the run.
+
+        `progress(now, end)` is called about 200 times along the way when given (running in
+        chunks does not change the outcome: SimPy keeps the relative order of all events)."""
         error: str | None = None
         try:
-            self.cluster.run(self.duration)
+            if progress is None:
+                self.cluster.run(self.duration)
+            else:
+                step = max(1, self.duration // 200)
+                t = 0
+                while t < self.duration:
+                    t = min(self.duration, t + step)
+                    self.cluster.run(t)
+                    progress(t, self.duration)
         except SafetyViolation as exc:
             error = str(exc)
             self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)

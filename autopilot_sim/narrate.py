@@ -1,0 +1,78 @@
+"""The story of a run, for people: the narrated event log and a short summary table.
+
+`run` prints it when a run ends and `explain RUN_DIR` prints the same from a finished run
+directory: both read the same records (the events.jsonl lines and summary.json).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+
+# Event kinds worth a line in the story; the rest (e.g. election_started) stay in events.jsonl.
+_QUIET_KINDS = {"election_started"}
+
+
+def story_lines(events: Iterable[dict[str, Any]], verbose: bool = False) -> list[str]:
+    """One line per notable event: simulated time, then the message."""
+    lines = []
+    for event in events:
+        if not verbose and event["kind"] in _QUIET_KINDS:
+            continue
+        lines.append(f"{event['t']:>16}  {event['message']}")
+    return lines
+
+
+def summary_table(summary: dict[str, Any]) -> list[str]:
+    """A short two-column table of the summary's headline numbers."""
+    rows = [
+        ("scenario", f"{summary.get('scenario')} (seed {summary.get('seed')})"),
+        ("simulated", summary.get("duration")),
+        ("elections / leader changes", f"{summary.get('elections')} / {summary.get('leader_changes')}"),
+        ("time without a leader", summary.get("time_without_leader")),
+        ("promotions / demotions / removals",
+         f"{summary.get('promotions', 0)} / {summary.get('demotions', 0)} / {summary.get('removals', 0)}"),
+        ("time unhealthy", summary.get("time_unhealthy", "-")),
+        ("failure tolerance min / time-weighted",
+         f"{summary.get('failure_tolerance_min', '-')} / {summary.get('failure_tolerance_time_weighted', '-')}"),
+        ("messages delivered / lost",
+         f"{summary.get('messages', {}).get('delivered')} / {summary.get('messages', {}).get('lost')}"),
+        ("client writes accepted / rejected",
+         f"{summary.get('writes', {}).get('accepted')} / {summary.get('writes', {}).get('rejected')}"),
+    ]
+    expectations = summary.get("expectations") or []
+    if expectations:
+        passed = sum(1 for e in expectations if e.get("passed"))
+        rows.append(("expectations held", f"{passed} of {len(expectations)}"))
+    if summary.get("safety_violation"):
+        rows.append(("SAFETY VIOLATION", summary["safety_violation"]))
+    width = max(len(k) for k, _ in rows)
+    return [f"  {k:<{width}}  {v}" for k, v in rows]
+
+
+def expectation_lines(summary: dict[str, Any]) -> list[str]:
+    """PASS/FAIL per expectation with the line it came from."""
+    return [
+        f"{'PASS' if e['passed'] else 'FAIL'} expectation line {e['line']} ({e['expectation']}): {e['detail']}"
+        for e in summary.get("expectations") or []
+    ]
+
+
+def print_story(events: list[dict[str, Any]], summary: dict[str, Any], out: TextIO, verbose: bool = False) -> None:
+    """The whole narration: story, summary table, expectation verdicts."""
+    for line in story_lines(events, verbose):
+        print(line, file=out)
+    print(file=out)
+    for line in summary_table(summary):
+        print(line, file=out)
+    for line in expectation_lines(summary):
+        print(line, file=out)
+
+
+def load_run_records(run_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """events.jsonl and summary.json of a run directory (raises OSError / ValueError)."""
+    root = Path(run_dir)
+    events = [json.loads(line) for line in (root / "events.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    summary = json.loads((root / "summary.json").read_text(encoding="utf-8"))
+    return events, summary
