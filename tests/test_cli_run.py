@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scenarios" / "demo.yaml"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autopilot_sim", *args], capture_output=True, text=True, cwd=REPO)
+def run_cli(*args: str, hash_seed: str = "0") -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)  # different string hashing per process
+    return subprocess.run([sys.executable, "-m", "autopilot_sim", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env)
 
 
 def test_run_writes_the_run_directory(tmp_path: Path) -> None:
@@ -35,8 +38,8 @@ def test_run_writes_the_run_directory(tmp_path: Path) -> None:
 
 def test_same_scenario_and_seed_are_byte_identical_across_processes(tmp_path: Path) -> None:
     outs = [tmp_path / "a", tmp_path / "b"]
-    for out in outs:
-        proc = run_cli("run", str(DEMO), "--out", str(out), "--quiet", "--seed", "7")
+    for out, hash_seed in zip(outs, ("1", "2")):
+        proc = run_cli("run", str(DEMO), "--out", str(out), "--quiet", "--seed", "7", hash_seed=hash_seed)
         assert proc.returncode == 0, proc.stderr
     for name in ("events.jsonl", "summary.json", "scenario.yaml", "timeline.jsonl"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
