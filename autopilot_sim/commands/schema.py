@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "YAML language servers.",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the format reference in Markdown (docs/scenario-format.md) instead")
     parser.set_defaults(func=run)
 
 
@@ -34,7 +36,12 @@ def schema_text() -> str:
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Entry point for the parsed `schema` arguments."""
-    text = schema_text()
+    if getattr(args, "markdown", False):
+        from autopilot_sim.scenario.reference import markdown
+
+        text = markdown(scenario_json_schema())
+    else:
+        text = schema_text()
     path = getattr(args, "output", None)
     if path:
         try:

@@ -15,7 +15,7 @@ import functools
 import re
 from typing import Any
 
-from autopilot_sim.durations import format_duration
+from autopilot_sim.durations import format_duration, format_rfc3339
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://autopilot-sim.invalid/schema/scenario-v1.json"
@@ -47,6 +47,8 @@ def _tidy(node: Any) -> None:
     if isinstance(node, dict):
         if node.pop("x-go-duration", False) and isinstance(node.get("default"), int):
             node["default"] = format_duration(node["default"])
+        if node.get("format") == "date-time" and isinstance(node.get("default"), int):
+            node["default"] = format_rfc3339(node["default"], nano=True)
         for value in node.values():
             _tidy(value)
     elif isinstance(node, list):
