@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "validate",
     "schema",
     "conformance",
+    "plot",
 )
 
 

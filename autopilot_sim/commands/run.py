@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-seed<seed>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key by its dotted path (repeatable)")
-    p.add_argument("--plot", action="store_true", help="also write timeline.png into the run directory")
+    p.add_argument("--plot", action="store_true",
+                   help="also write timeline.png and swimlanes.png into the run directory (needs matplotlib)")
     p.add_argument("--quiet", action="store_true", help="print only the run directory and the verdict")
     p.set_defaults(func=main)
 
@@ -52,6 +53,13 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"autopilot-sim run: cannot read {args.scenario}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if args.plot:  # check before running: a missing matplotlib must not cost a whole run
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("autopilot-sim run: --plot needs matplotlib; install it with: pip install 'autopilot-sim[plot]'",
+                  file=sys.stderr)
+            return 2
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
     started = time.perf_counter()
@@ -74,6 +82,10 @@ def main(args: argparse.Namespace) -> int:
         print_story(result.recorder.events, summary, sys.stdout)
     print(f"simulated {summary['duration']} of {scenario.name} (seed {seed}) in {wall:.2f}s wall time")
     print(f"run directory: {out}")
+    if args.plot:  # also after a failed expectation or a safety violation: that is when they help most
+        from autopilot_sim.commands.plot import write_run_plots
+
+        print("plots: " + ", ".join(str(path) for path in write_run_plots(out)))
     if result.error:
         print(f"FAILED: {result.error}", file=sys.stderr)
         return 1

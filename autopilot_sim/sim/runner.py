@@ -278,10 +278,10 @@ class Simulation:
         elif kind == "set_autopilot":
             changes = payload.changes()
             index = self.nomad.write_config(changes)
-            described = ", ".join(f"{k}={_show(v)}" for k, v in changes.items())
+            described = ", ".join(f"{k}={_show(k, v)}" for k, v in changes.items())
             if index:
                 rec.event(now, "config_write", f"autopilot configuration write at index {index}: {described}",
-                          index=index, changes={k: _show(v) for k, v in changes.items()})
+                          index=index, changes={k: _show(k, v) for k, v in changes.items()})
             else:
                 rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
         else:  # pragma: no cover - the schema admits no other kind
@@ -361,9 +361,12 @@ class Simulation:
         }
 
 
-def _show(value: Any) -> Any:
-    """Config values for messages: durations as Go strings would need the key; keep it simple."""
-    return value
+_DURATION_KEYS = {"last_contact_threshold", "server_stabilization_time"}
+
+
+def _show(key: str, value: Any) -> Any:
+    """A configuration value as the user wrote it: durations as Go duration strings."""
+    return format_duration(value) if key in _DURATION_KEYS and isinstance(value, int) else value
 
 
 def _describe_patch(patch: Any) -> str:

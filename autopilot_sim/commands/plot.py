@@ -1,0 +1,71 @@
+"""`autopilot-sim plot RUN_DIR`: draw a figure of a finished run.
+
+Reads the run directory that `autopilot-sim run --out DIR` wrote and writes one figure:
+``timeline`` (failure tolerance and voters, no-leader and unhealthy periods, events),
+``swimlanes`` (each server's role, health and serf status) or ``contact`` (LastContact and
+log lag against their thresholds). The format follows the output's extension (.png, .svg,
+.pdf); by default ``<kind>.png`` goes into the run directory. Exit status 0 on success, 2 for a
+missing or unreadable run directory, an unknown extension or a missing matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+KINDS = ("timeline", "swimlanes", "contact")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `plot` subcommand."""
+    p = subparsers.add_parser(
+        "plot", help="draw a figure of a run directory (PNG, SVG or PDF)",
+        description="Draw a figure of a run directory written by `autopilot-sim run --out DIR`. "
+                    "The output format follows the file's extension (.png, .svg, .pdf).")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds timeline.jsonl)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="output file, .png, .svg or .pdf (default: RUN_DIR/<kind>.png)")
+    p.add_argument("--kind", choices=KINDS, default="timeline",
+                   help="timeline: failure tolerance and voters (default); swimlanes: role, health and "
+                        "serf status per server; contact: LastContact and log lag against thresholds")
+    p.set_defaults(func=main)
+
+
+def _fail(message: str) -> int:
+    print(f"autopilot-sim plot: {message}", file=sys.stderr)
+    return 2
+
+
+def main(args: argparse.Namespace) -> int:
+    """Draw one figure; 0 on success, 2 for a usage or input error."""
+    run_dir = Path(args.run_dir)
+    output = Path(args.output) if args.output else run_dir / f"{args.kind}.png"
+    try:
+        from autopilot_sim import plot
+    except ImportError as exc:  # matplotlib is an optional dependency
+        return _fail(f"plotting needs matplotlib ({exc}); install it with: pip install 'autopilot-sim[plot]'")
+    if output.suffix.lower() not in plot.SAVE_FORMATS:
+        return _fail(f"-o {output}: unknown extension {output.suffix or '(none)'!r}; "
+                     f"use {', '.join(plot.SAVE_FORMATS)}")
+    try:
+        run = plot.load_run(run_dir)
+        figure = {"timeline": plot.failure_tolerance_timeline, "swimlanes": plot.swimlanes,
+                  "contact": plot.contact}[args.kind](run)
+        plot.save(figure, output)
+    except plot.PlotError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {output}: {exc.strerror or exc}")
+    print(f"wrote {output}")
+    return 0
+
+
+def write_run_plots(run_dir: str | Path) -> list[Path]:
+    """Write timeline.png and swimlanes.png into a run directory (used by `run --plot`)."""
+    from autopilot_sim import plot
+
+    run = plot.load_run(run_dir)
+    out = Path(run_dir)
+    return [plot.save(plot.failure_tolerance_timeline(run), out / "timeline.png"),
+            plot.save(plot.swimlanes(run), out / "swimlanes.png")]

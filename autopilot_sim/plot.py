@@ -1,0 +1,1041 @@
+"""Figures of a run: failure tolerance, per-server swimlanes, contact and log lag, election CDFs.
+
+Every figure reads one run, either a run directory (`load_run(dir)`) or a finished simulation
+(`Run.from_result(result)`); every plotting function accepts either, takes an optional `ax` to
+draw into and returns the `matplotlib.figure.Figure`. Nothing here touches pyplot's global state,
+so notebooks, tests and sweeps can build many figures side by side::
+
+    from autopilot_sim.plot import load_run, failure_tolerance_timeline, save
+    run = load_run("runs/demo")
+    save(failure_tolerance_timeline(run), "runs/demo/timeline.svg")
+
+What the figures show, and the choices behind them:
+
+* The timeline holds one health report per autopilot update tick. A report holds until the next
+  one (the last until the end of the run), the convention `summary.json` uses for
+  `time_unhealthy` and the time-weighted failure tolerance. Shaded "no leader" and "unhealthy"
+  spans are therefore the periods in which the API *answered* 500 or 429, sampled at ticks:
+  they start at the first tick after the cause. The event markers (a crash, a leader stepping
+  down, an election) show the moment itself.
+* While there is no leader the API has no report, so the failure tolerance and voter lines have
+  a gap there rather than an invented value.
+* Log lag is the leader's LastIndex minus the server's, both as the report gives them. A server
+  the leader has no stats for yet reports LastIndex 0, so its lag is the whole log: the lag
+  panel uses a symmetric-log axis so such values and a lag of a few entries are both readable.
+  The lag can be slightly negative: the leader reads its own index, then fetches the others'
+  stats over the network, and a follower may have appended more by then.
+* `save` writes PNG, SVG or PDF by the file's extension; SVG and PDF carry no date and use fixed
+  element ids, so the same run renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from autopilot_sim.durations import MILLISECOND, MINUTE, SECOND, DurationError, parse_duration
+
+__all__ = [
+    "PlotError",
+    "Run",
+    "load_run",
+    "failure_tolerance_timeline",
+    "swimlanes",
+    "contact",
+    "election_time_cdf",
+    "save",
+    "status_spans",
+    "event_labels",
+    "membership_changes",
+    "leaderless_spans",
+    "down_spans",
+    "threshold_steps",
+    "SAVE_FORMATS",
+]
+
+#: File extensions `save` understands, and the matplotlib format each one selects.
+SAVE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+#: Width of every figure in inches, and the PNG resolution: 1210 px, legible in a README.
+FIG_WIDTH = 11.0
+DPI = 110
+
+#: Runs longer than this get a time axis in minutes instead of seconds.
+MINUTES_AFTER = 5 * MINUTE
+
+# Colours. No-leader red and unhealthy amber also differ in lightness; roles are ColorBrewer
+# "Paired"-like purple / blue / light blue.
+C_NO_LEADER = "#d62728"
+C_UNHEALTHY = "#ff9f1c"
+C_FT = "#1f3b73"
+C_VOTERS = "#2a9d8f"
+C_LEADER = "#6a3d9a"
+C_VOTER = "#1f78b4"
+C_NONVOTER = "#a6cee3"
+C_HEALTHY = "#4daf4a"
+C_SICK = "#e41a1c"
+C_SERF = {"alive": "#d9d9d9", "leaving": "#ff9f1c", "left": "#8c8c8c", "failed": "#111111"}
+C_THRESHOLD = "#111111"
+
+# Event categories for markers and labels on the failure-tolerance timeline.
+_CATEGORY_COLOURS = {
+    "fault": "#c0392b",
+    "recovery": "#2e7d32",
+    "leader": C_LEADER,
+    "membership": "#1f78b4",
+    "config": "#8d5524",
+    "load": "#616161",
+}
+_CATEGORY_NAMES = {
+    "fault": "fault injected",
+    "recovery": "fault undone",
+    "leader": "leader change",
+    "membership": "membership / upgrade",
+    "config": "autopilot config write",
+    "load": "load / network change",
+}
+
+_BASE_FONT = 10.5
+_LABEL_FONT = 9.0
+_ROW_PT = 12.5  # vertical distance between event-label rows, in points
+
+
+class PlotError(Exception):
+    """A run directory that cannot be read, or a file name `save` cannot write."""
+
+
+# --------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Run:
+    """What the figures need from one run: the timeline, the events, the summary and the
+    resolved scenario (as a plain dict, the content of `scenario.yaml`)."""
+
+    timeline: list[dict[str, Any]]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    scenario: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = str(self.summary.get("scenario") or self.scenario.get("name") or "run")
+
+    @property
+    def duration_ns(self) -> int:
+        """How long the run lasted: the summary's duration, else the last thing recorded."""
+        if isinstance(self.summary.get("duration_ns"), int):
+            return int(self.summary["duration_ns"])
+        last = [r["t_ns"] for r in self.timeline[-1:]] + [e["t_ns"] for e in self.events[-1:]]
+        return max(last, default=0)
+
+    @property
+    def seed(self) -> int | None:
+        """The run's seed, if known."""
+        seed = self.summary.get("seed", self.scenario.get("seed"))
+        return int(seed) if isinstance(seed, int) else None
+
+    @classmethod
+    def from_result(cls, result: Any) -> Run:
+        """A Run from an in-memory `RunResult` (`Simulation(...).run()`), without files."""
+        scenario: dict[str, Any] = {}
+        if hasattr(result.scenario, "to_resolved_yaml"):
+            import yaml
+
+            scenario = yaml.safe_load(result.scenario.to_resolved_yaml()) or {}
+        return cls(timeline=list(result.timeline), events=list(result.recorder.events),
+                   summary=dict(result.summary), scenario=scenario)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise PlotError(f"{path}:{number}: not a JSON line: {exc.msg}") from None
+    return rows
+
+
+def load_run(directory: str | Path) -> Run:
+    """Read a run directory written by `autopilot-sim run --out DIR`.
+
+    `timeline.jsonl` is required; `events.jsonl`, `summary.json` and `scenario.yaml` are used
+    when present. Raises `PlotError` naming the directory or file when it cannot be read.
+    """
+    path = Path(directory)
+    if not path.exists():
+        raise PlotError(f"no run directory at {path}")
+    if not path.is_dir():
+        raise PlotError(f"{path} is not a directory (give the run directory that `run --out` wrote)")
+    timeline_file = path / "timeline.jsonl"
+    if not timeline_file.is_file():
+        raise PlotError(f"{path} is not a run directory: it has no timeline.jsonl "
+                        "(write one with `autopilot-sim run SCENARIO --out DIR`)")
+    timeline = _read_jsonl(timeline_file)
+    events = _read_jsonl(path / "events.jsonl") if (path / "events.jsonl").is_file() else []
+    summary: dict[str, Any] = {}
+    if (path / "summary.json").is_file():
+        try:
+            summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise PlotError(f"{path / 'summary.json'}: not JSON: {exc.msg}") from None
+    scenario: dict[str, Any] = {}
+    if (path / "scenario.yaml").is_file():
+        import yaml
+
+        try:
+            scenario = yaml.safe_load((path / "scenario.yaml").read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise PlotError(f"{path / 'scenario.yaml'}: not YAML: {exc}") from None
+    return Run(timeline=timeline, events=events, summary=summary, scenario=scenario, path=path)
+
+
+def _as_run(run: Run | str | Path | Any) -> Run:
+    if isinstance(run, Run):
+        return run
+    if isinstance(run, (str, Path)):
+        return load_run(run)
+    if hasattr(run, "timeline") and hasattr(run, "recorder"):
+        return Run.from_result(run)
+    raise TypeError(f"expected a Run, a run directory or a RunResult, got {type(run).__name__}")
+
+
+# --------------------------------------------------------------------------------- data views
+
+
+def status_spans(run: Run, status: int) -> list[tuple[int, int]]:
+    """Maximal periods (start_ns, end_ns) in which the API answered `status` (200, 429, 500).
+
+    Each report holds from its tick until the next report (the last until the end of the run),
+    as in summary.json.
+    """
+    spans: list[tuple[int, int]] = []
+    timeline = run.timeline
+    end = max(run.duration_ns, timeline[-1]["t_ns"]) if timeline else 0
+    for i, record in enumerate(timeline):
+        if record["status"] != status:
+            continue
+        stop = timeline[i + 1]["t_ns"] if i + 1 < len(timeline) else end
+        if spans and spans[-1][1] == record["t_ns"]:
+            spans[-1] = (spans[-1][0], stop)
+        else:
+            spans.append((record["t_ns"], stop))
+    return spans
+
+
+def _hold_times(run: Run) -> list[tuple[int, int]]:
+    """(start, end) of every timeline record under the hold-until-next convention."""
+    tl = run.timeline
+    end = max(run.duration_ns, tl[-1]["t_ns"]) if tl else 0
+    return [(r["t_ns"], tl[i + 1]["t_ns"] if i + 1 < len(tl) else end) for i, r in enumerate(tl)]
+
+
+def _servers(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if record.get("status") == 500:
+        return {}
+    return {s["ID"]: s for s in record.get("health", {}).get("Servers", [])}
+
+
+def _server_order(run: Run) -> list[str]:
+    """Servers in scenario order, then any that joined later in order of first appearance."""
+    names: list[str] = []
+    servers = run.scenario.get("cluster", {}).get("servers", [])
+    if isinstance(servers, list):
+        names += [s["name"] if isinstance(s, dict) else str(s) for s in servers]
+    elif isinstance(servers, int):
+        names += [f"node{i}" for i in range(1, servers + 1)]
+    for e in run.events:
+        if e.get("kind") == "join" and e.get("server") and e["server"] not in names:
+            names.append(e["server"])
+    for r in run.timeline:
+        for sid in _servers(r):
+            if sid not in names:
+                names.append(sid)
+    return names
+
+
+def _duration_value(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except DurationError:
+            return None
+    return None
+
+
+def threshold_steps(run: Run, key: str) -> list[tuple[int, float]]:
+    """The autopilot setting `key` (e.g. "last_contact_threshold", "max_trailing_logs") over
+    time: the scenario's value at 0, then each configuration write that changed it. Durations
+    are in nanoseconds. Empty when the run directory has no scenario.yaml."""
+    steps: list[tuple[int, float]] = []
+    is_duration = key != "max_trailing_logs" and key != "min_quorum"
+    start = run.scenario.get("autopilot", {}).get(key)
+    value = _duration_value(start) if is_duration else start
+    if value is not None:
+        steps.append((0, float(value)))
+    for e in run.events:
+        changes = e.get("changes") if e.get("kind") == "config_write" else None
+        if isinstance(changes, dict) and key in changes:
+            new = _duration_value(changes[key]) if is_duration else changes[key]
+            if new is not None:
+                steps.append((int(e["t_ns"]), float(new)))
+    return steps
+
+
+def _short_value(key: str, value: Any) -> str:
+    if key.endswith(("_threshold", "_time", "_interval")) and isinstance(value, int) and not isinstance(value, bool):
+        if value % SECOND == 0:
+            return f"{value // SECOND}s"
+        if value % MILLISECOND == 0:
+            return f"{value // MILLISECOND}ms"
+    return str(value)
+
+
+def event_labels(run: Run) -> list[tuple[int, str, str]]:
+    """The events the failure-tolerance timeline marks, as (t_ns, category, short label).
+
+    Scenario events (faults and what undoes them, membership changes, configuration writes,
+    load and network changes) and leader changes. Categories: fault, recovery, leader,
+    membership, config, load. Events of one category at the same instant share one label
+    ("crash node2 (leader); crash node1").
+    """
+    out: list[tuple[int, str, str]] = []
+    for e in run.events:
+        kind, t, server = e.get("kind"), int(e["t_ns"]), e.get("server", "")
+        message = e.get("message", "")
+        if kind == "crash":
+            out.append((t, "fault", f"crash {server}" + (" (leader)" if "was the leader" in message else "")))
+        elif kind == "restart":
+            out.append((t, "recovery", f"restart {server}"))
+        elif kind == "pause":
+            out.append((t, "fault", f"pause {server} {e.get('duration', '')}".rstrip()))
+        elif kind == "partition":
+            groups = e.get("groups") or []
+            out.append((t, "fault", "partition " + " | ".join(",".join(g) for g in groups)))
+        elif kind == "cut":
+            out.append((t, "fault", f"cut {e.get('source', '')}→{e.get('target', '')}"))
+        elif kind == "heal":
+            pair = f" {e['source']}↔{e['target']}" if e.get("source") else ""
+            out.append((t, "recovery", "heal" + pair))
+        elif kind == "set_network":
+            out.append((t, "load", "network: " + message.split(": ", 1)[-1]))
+        elif kind == "set_load":
+            out.append((t, "load", f"load {e.get('writes_per_second', 0):g}/s"))
+        elif kind == "join":
+            out.append((t, "membership", f"join {server}"))
+        elif kind == "leave":
+            out.append((t, "membership", f"leave {server}"))
+        elif kind == "force_leave":
+            out.append((t, "membership", f"force-leave {server}"))
+        elif kind == "upgrade":
+            out.append((t, "membership", f"upgrade {server}→{e.get('version', '')}"))
+        elif kind == "config_write" and isinstance(e.get("changes"), dict):
+            changes = ", ".join(f"{k}={_short_value(k, v)}" for k, v in e["changes"].items())
+            out.append((t, "config", f"set-config {changes}"))
+        elif kind == "config_write_failed":
+            out.append((t, "config", "set-config failed"))
+        elif kind == "leader_elected":
+            out.append((t, "leader", f"{server} leader (term {e.get('term', '?')})"))
+        elif kind == "leader_stepped_down":
+            out.append((t, "leader", f"{server} steps down"))
+        elif kind == "leadership_transfer":
+            out.append((t, "leader", message))
+        elif kind == "safety_violation":
+            out.append((t, "fault", "SAFETY VIOLATION"))
+        elif kind == "expectation" and e.get("passed") is False:
+            out.append((t, "fault", f"expectation line {e.get('line', '?')} failed"))
+    merged: list[tuple[int, str, str]] = []
+    for t, category, text in out:  # one label for same-instant events of one category
+        if merged and merged[-1][0] == t and merged[-1][1] == category:
+            merged[-1] = (t, category, f"{merged[-1][2]}; {text}")
+        else:
+            merged.append((t, category, text))
+    return merged
+
+
+_CHANGE_KINDS = {
+    "promotion": ("promotion",),
+    "demotion": ("demotion",),
+    "addition": ("raft_add",),
+    "removal": ("raft_remove", "removal"),
+    "crash": ("crash", "stopped"),
+    "start": ("restart", "upgrade", "join"),
+}
+
+
+def membership_changes(run: Run, group: str) -> list[dict[str, Any]]:
+    """The events of one group: "promotion", "demotion", "addition" (to Raft), "removal"
+    (from Raft), "crash" (crash or exit) or "start" (restart, upgrade, join).
+
+    Removals are counted as summary.json counts them: each `raft_remove` (Nomad's serf path,
+    which also carries out autopilot's failed-server decisions) plus each autopilot `removal`
+    that removes directly (op RemoveServer, stale peers); a failed-server decision is not
+    counted twice.
+    """
+    kinds = _CHANGE_KINDS[group]
+    out = []
+    for e in run.events:
+        if e.get("kind") not in kinds:
+            continue
+        if e.get("kind") == "removal" and e.get("op") != "RemoveServer":
+            continue
+        out.append(e)
+    return out
+
+
+def leaderless_spans(run: Run) -> list[tuple[int, int]]:
+    """Periods (start_ns, end_ns) in which the cluster actually had no leader, from the events.
+
+    The cluster loses its leader when the leader steps down, crashes, exits or is restarted for
+    an upgrade, and has one again at the next `leader_elected` (the run starts leaderless).
+    Unlike `status_spans(run, 500)` this is not sampled at autopilot ticks: it catches elections
+    shorter than the update interval, which the API never reports as 500. Its total is the
+    summary's `time_without_leader`.
+    """
+    spans: list[tuple[int, int]] = []
+    current: str | None = None
+    since = 0
+    for e in run.events:
+        kind, t, server = e.get("kind"), int(e["t_ns"]), e.get("server")
+        if kind == "leader_elected":
+            if current is None and t > since:
+                spans.append((since, t))
+            current = server
+        elif kind in ("leader_stepped_down", "crash", "stopped", "upgrade") and current is not None \
+                and server == current:
+            current, since = None, t
+    end = run.duration_ns
+    if current is None and end > since:
+        spans.append((since, end))
+    return spans
+
+
+def down_spans(run: Run) -> dict[str, list[tuple[int, int, str]]]:
+    """Per server, the periods its process was not running, from the events, as
+    (start_ns, end_ns, why) with why "down" (crash until restart, exit after a leave) or
+    "paused" (a `pause` event, for its duration). An upgrade restarts at once: no period."""
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    down_since: dict[str, int] = {}
+    for e in run.events:
+        kind, t, server = e.get("kind"), int(e["t_ns"]), e.get("server")
+        if not server:
+            continue
+        if kind in ("crash", "stopped"):
+            down_since.setdefault(server, t)
+        elif kind in ("restart", "join") and server in down_since:
+            out.setdefault(server, []).append((down_since.pop(server), t, "down"))
+        elif kind == "pause":
+            length = _duration_value(e.get("duration"))
+            if length:
+                out.setdefault(server, []).append((t, t + length, "paused"))
+    for server, t in down_since.items():
+        out.setdefault(server, []).append((t, max(run.duration_ns, t), "down"))
+    return out
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+class _TimeAxis:
+    """Seconds, or minutes for runs longer than MINUTES_AFTER."""
+
+    def __init__(self, duration_ns: int) -> None:
+        self.minutes = duration_ns > MINUTES_AFTER
+        self.scale = MINUTE if self.minutes else SECOND
+        self.unit = "min" if self.minutes else "s"
+        self.end = duration_ns / self.scale
+
+    def x(self, t_ns: float) -> float:
+        return t_ns / self.scale
+
+    def apply(self, ax: Axes, label: bool = True) -> None:
+        ax.set_xlim(0, self.end if self.end > 0 else 1)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=14, steps=[1, 2, 2.5, 5, 10]))
+        if label:
+            ax.set_xlabel(f"time since start ({'minutes' if self.minutes else 'seconds'})")
+
+
+def _new_figure(height: float, ax: Axes | None) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig = Figure(figsize=(FIG_WIDTH, height), dpi=DPI, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _title(run: Run, what: str) -> str:
+    seed = f", seed {run.seed}" if run.seed is not None else ""
+    return f"{run.name}{seed}: {what}"
+
+
+def _style(ax: Axes) -> None:
+    ax.grid(True, axis="x", color="#e0e0e0", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=_BASE_FONT - 0.5)
+
+
+def _shade_status(ax: Axes, run: Run, tx: _TimeAxis, *, legend: bool = True, alpha: float = 0.22) -> None:
+    """Shade no-leader (500) and unhealthy (429) spans; gids no-leader-span-N / unhealthy-span-N."""
+    for status, colour, name, label in ((500, C_NO_LEADER, "no-leader-span", "no leader (API 500)"),
+                                        (429, C_UNHEALTHY, "unhealthy-span", "unhealthy (API 429)")):
+        for i, (a, b) in enumerate(status_spans(run, status)):
+            patch = ax.axvspan(tx.x(a), tx.x(b), color=colour, alpha=alpha, linewidth=0,
+                               label=label if (legend and i == 0) else None, zorder=0)
+            patch.set_gid(f"{name}-{i}")
+
+
+@functools.lru_cache(maxsize=1)
+def _measuring_renderer() -> Any:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(10, 10, 72)
+
+
+def _text_width_in(text: str, size: float) -> float:
+    """Rendered width of `text` in inches (Agg's font metrics: the same on every run)."""
+    from matplotlib.font_manager import FontProperties
+
+    w, _, _ = _measuring_renderer().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    return w / 72.0
+
+
+def _pack_rows(items: list[tuple[float, str]], x_per_in: float, xmax: float, size: float,
+               max_rows: int = 6) -> list[tuple[int, bool]]:
+    """Give each (x, label), in time order, a row so that no two labels in a row overlap.
+
+    Labels run rightwards from their x (leftwards when that would leave the axes). Returns
+    (row, right_aligned) per item. When more than `max_rows` rows would be needed, the label
+    goes into the row whose last label ends first (overlap is then possible but rare).
+    """
+    gap = 0.08 * x_per_in
+    row_end: list[float] = []
+    out: list[tuple[int, bool]] = []
+    for x, text in items:
+        width = (_text_width_in(text, size) + 0.12) * x_per_in
+        right = x + width > xmax
+        left_edge, right_edge = (x - width, x) if right else (x, x + width)
+        row = next((r for r, end in enumerate(row_end) if left_edge > end + gap), None)
+        if row is None:
+            if len(row_end) < max_rows:
+                row = len(row_end)
+                row_end.append(right_edge)
+            else:
+                row = min(range(len(row_end)), key=lambda r: row_end[r])
+        row_end[row] = max(row_end[row], right_edge)
+        out.append((row, right))
+    return out
+
+
+def _axes_width_in(ax: Axes) -> float:
+    """A conservative estimate of the axes' final width (constrained layout only widens it)."""
+    fig = ax.figure
+    return max(1.0, ax.get_position().width * fig.get_figwidth())
+
+
+def _mark_events(ax: Axes, run: Run, tx: _TimeAxis) -> int:
+    """Vertical lines at each labelled event and staggered labels above the axes.
+
+    Returns the number of label rows used (for the title's padding).
+    """
+    labels = event_labels(run)
+    if not labels:
+        return 0
+    xmin, xmax = ax.get_xlim()
+    x_per_in = (xmax - xmin) / _axes_width_in(ax)
+    items = [(tx.x(t), text) for t, _, text in labels]
+    rows = _pack_rows(items, x_per_in, xmax, _LABEL_FONT)
+    for i, ((t, category, text), (x, _), (row, right)) in enumerate(zip(labels, items, rows)):
+        colour = _CATEGORY_COLOURS[category]
+        line = ax.axvline(x, color=colour, linewidth=1.3 if category == "leader" else 1.0,
+                          linestyle="-" if category == "leader" else (0, (4, 2)), alpha=0.85, zorder=1)
+        line.set_gid(f"event-line-{i}")
+        ann = ax.annotate(
+            text, xy=(x, 1.0), xycoords=("data", "axes fraction"),
+            xytext=(0, 3 + row * _ROW_PT), textcoords="offset points",
+            ha="right" if right else "left", va="bottom", fontsize=_LABEL_FONT, color=colour,
+            annotation_clip=False,
+            arrowprops=dict(arrowstyle="-", color=colour, linewidth=0.8, alpha=0.7,
+                            shrinkA=0, shrinkB=0, relpos=(1.0 if right else 0.0, 0.0)),
+        )
+        ann.set_gid(f"event-label-{i}")
+    return max(row for row, _ in rows) + 1
+
+
+def _category_legend_handles(run: Run) -> list[Line2D]:
+    seen = {category for _, category, _ in event_labels(run)}
+    return [Line2D([], [], color=_CATEGORY_COLOURS[c], linewidth=1.3 if c == "leader" else 1.0,
+                   linestyle="-" if c == "leader" else (0, (4, 2)), label=_CATEGORY_NAMES[c])
+            for c in _CATEGORY_COLOURS if c in seen]
+
+
+def _row_major_legend(ax: Axes, handles: Sequence[Any], ncol: int) -> None:
+    """A legend under the axes that reads left to right, row by row, in the order given
+    (matplotlib fills legends column by column, so the handles are transposed first)."""
+    ncol = max(1, min(ncol, len(handles)))
+    nrow = -(-len(handles) // ncol)
+    padded = list(handles) + [_blank() for _ in range(nrow * ncol - len(handles))]
+    ordered = [padded[row * ncol + col] for col in range(ncol) for row in range(nrow)]
+    ax.legend(handles=ordered, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol,
+              frameon=False, fontsize=_BASE_FONT - 1, handlelength=2.0, columnspacing=1.6)
+
+
+def _blank() -> Line2D:
+    return Line2D([], [], linestyle="none", label=" ")
+
+
+def _rc() -> Any:
+    return matplotlib.rc_context({"font.size": _BASE_FONT, "svg.hashsalt": "autopilot-sim",
+                                  "svg.fonttype": "path", "axes.titlesize": _BASE_FONT + 2,
+                                  "axes.titleweight": "bold", "axes.labelsize": _BASE_FONT})
+
+
+# --------------------------------------------------------------------------------- figures
+
+
+def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) -> Figure:
+    """FailureTolerance and the number of voters over time, as steps.
+
+    Spans in which the API answered 500 (no leader) or 429 (unhealthy) are shaded; a thin bar
+    along the bottom shows when the cluster really had no leader (from the events, so short
+    elections between two ticks show too). Leader changes and the scenario's events are marked
+    by vertical lines and labelled above the plot, staggered into rows so that labels do not
+    pile up. Promotions and removals are markers on the voters line.
+
+    Artist gids: "failure-tolerance", "voters" (the step lines), "no-leader-span-N",
+    "unhealthy-span-N", "leaderless-N", "event-line-N", "event-label-N", "promotion-markers",
+    "removal-markers".
+    """
+    run = _as_run(run)
+    with _rc():
+        fig, ax = _new_figure(4.8, ax)
+        tx = _TimeAxis(run.duration_ns)
+        tx.apply(ax)
+        _style(ax)
+        _shade_status(ax, run, tx)
+        for i, (a, b) in enumerate(leaderless_spans(run)):
+            bar = ax.axvspan(tx.x(a), tx.x(b), ymin=0, ymax=0.035, color=C_NO_LEADER, linewidth=0, zorder=2,
+                             label="no leader (actual)" if i == 0 else None)
+            bar.set_gid(f"leaderless-{i}")
+
+        xs, ft, voters = [], [], []
+        for record, (a, _) in zip(run.timeline, _hold_times(run)):
+            xs.append(tx.x(a))
+            if record["status"] == 500:
+                ft.append(math.nan)
+                voters.append(math.nan)
+            else:
+                health = record["health"]
+                ft.append(float(health.get("FailureTolerance", math.nan)))
+                voters.append(float(len(health.get("Voters") or [])))
+        if xs:  # hold the last report until the end of the run
+            xs.append(tx.x(max(run.duration_ns, run.timeline[-1]["t_ns"])))
+            ft.append(ft[-1])
+            voters.append(voters[-1])
+        (vline,) = ax.step(xs, voters, where="post", color=C_VOTERS, linewidth=2.0, linestyle=(0, (5, 1.5)),
+                           label="voters", zorder=3)
+        vline.set_gid("voters")
+        (ftline,) = ax.step(xs, ft, where="post", color=C_FT, linewidth=2.6, label="FailureTolerance", zorder=4)
+        ftline.set_gid("failure-tolerance")
+
+        marks: list[Any] = []
+        for group, marker, gid, label in (("promotion", "^", "promotion-markers", "promotion"),
+                                          ("removal", "v", "removal-markers", "removal / demotion")):
+            times = [e["t_ns"] for e in membership_changes(run, group)]
+            if group == "removal":
+                times = sorted(times + [e["t_ns"] for e in membership_changes(run, "demotion")])
+            pts = [(tx.x(t), _value_at(xs, voters, tx.x(t))) for t in times]
+            pts = [(x, y) for x, y in pts if not math.isnan(y)]
+            if pts:
+                coll = ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, s=60,
+                                  color=C_VOTERS, edgecolors="white", linewidths=0.8, zorder=5, label=label)
+                coll.set_gid(gid)
+                marks.append(coll)
+
+        top = max([v for v in voters if not math.isnan(v)], default=3.0)
+        ax.set_ylim(-0.3, top + 0.6)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("servers")
+        ax.grid(True, axis="y", color="#eeeeee", linewidth=0.8)
+
+        rows = _mark_events(ax, run, tx)
+        ax.set_title(_title(run, "failure tolerance and voters"), pad=8 + rows * _ROW_PT + 4, loc="left")
+        by_label = {h.get_label(): h for h in ax.get_legend_handles_labels()[0]}
+        shading = [by_label[k] for k in ("no leader (API 500)", "unhealthy (API 429)",
+                                         "no leader (actual)") if k in by_label]
+        handles = [ftline, vline] + marks + shading + _category_legend_handles(run)
+        _row_major_legend(ax, handles, ncol=5)
+    return fig
+
+
+def _value_at(xs: list[float], ys: list[float], x: float) -> float:
+    """The step (post) value at x: the last y whose x is ≤ x (the new value at a change)."""
+    value = math.nan
+    for xi, yi in zip(xs, ys):
+        if xi > x:
+            break
+        value = yi
+    return value
+
+
+def _role(server: dict[str, Any]) -> str:
+    if server.get("Leader"):
+        return "leader"
+    return "voter" if server.get("Voter") else "non-voter"
+
+
+_ROLE_COLOURS = {"leader": C_LEADER, "voter": C_VOTER, "non-voter": C_NONVOTER}
+
+
+def _segments(spans: list[tuple[float, float, Any]]) -> list[tuple[float, float, Any]]:
+    """Merge adjacent (start, end, state) spans with the same state."""
+    out: list[tuple[float, float, Any]] = []
+    for a, b, state in spans:
+        if out and out[-1][2] == state and out[-1][1] == a:
+            out[-1] = (out[-1][0], b, state)
+        else:
+            out.append((a, b, state))
+    return out
+
+
+_SWIM_MARKERS = (
+    # group, marker, colour, size, legend label
+    ("promotion", "^", "#1b7837", 80, "promoted to voter"),
+    ("demotion", "v", "#762a83", 80, "demoted"),
+    ("addition", "P", "#1f78b4", 80, "added to Raft (non-voter)"),
+    ("removal", "X", "#000000", 80, "removed from Raft"),
+    ("crash", "*", C_SICK, 150, "crashed / exited"),
+    ("start", "o", "#2e7d32", 50, "restarted / upgraded / joined"),
+)
+
+
+def _header(text: str) -> Line2D:
+    """A legend entry with no handle: a section heading."""
+    return Line2D([], [], linestyle="none", label=text)
+
+
+def swimlanes(run: Run | str | Path, ax: Axes | None = None) -> Figure:
+    """One lane per server, as the health report shows it: its role (leader / voter /
+    non-voter; nothing while the report does not list it) as a thick bar, with two thin strips
+    under it for its health and its serf status.
+
+    Periods without a report (no leader) are hatched across every lane; periods when the
+    server's process was down or paused (from the events) are hatched over its bar, since the
+    report keeps showing a crashed server until autopilot or serf notice. Promotions, removals,
+    demotions, additions to Raft, crashes and (re)starts are marked on the lane of their server.
+
+    Artist gids: "role-<server>-<role>", "health-<server>-<healthy|unhealthy>",
+    "serf-<server>-<status>", "down-<server>-N", "no-report-N", "marker-<group>" (groups as in
+    `membership_changes`).
+    """
+    run = _as_run(run)
+    names = _server_order(run)
+    with _rc():
+        fig, ax = _new_figure(1.5 + 0.62 * max(len(names), 4), ax)
+        tx = _TimeAxis(run.duration_ns)
+        tx.apply(ax)
+        _style(ax)
+        lane = {name: i for i, name in enumerate(names)}
+
+        per: dict[str, list[tuple[float, float, Any]]] = {n: [] for n in names}
+        for record, (a, b) in zip(run.timeline, _hold_times(run)):
+            if record["status"] == 500:
+                continue
+            present = _servers(record)
+            for name in names:
+                s = present.get(name)
+                state = None if s is None else (_role(s), bool(s.get("Healthy")), s.get("SerfStatus", "alive"))
+                per[name].append((tx.x(a), tx.x(b), state))
+
+        down = down_spans(run)
+        # Lane geometry (the y axis is inverted: lane i is centred on y = i).
+        role_top, role_h = -0.40, 0.40
+        health_top, serf_top, strip_h = 0.05, 0.21, 0.12
+        for name in names:
+            y = lane[name]
+            for part, key, top, height in (("role", 0, role_top, role_h), ("health", 1, health_top, strip_h),
+                                           ("serf", 2, serf_top, strip_h)):
+                groups: dict[Any, list[tuple[float, float]]] = {}
+                for a, b, state in _segments([(a, b, None if st is None else st[key]) for a, b, st in per[name]]):
+                    if state is not None:
+                        groups.setdefault(state, []).append((a, b - a))
+                for state, bars in groups.items():
+                    if part == "role":
+                        colour, tag = _ROLE_COLOURS[state], state
+                    elif part == "health":
+                        colour, tag = (C_HEALTHY if state else C_SICK), ("healthy" if state else "unhealthy")
+                    else:
+                        colour, tag = C_SERF.get(state, "#999999"), state
+                    coll = ax.broken_barh(bars, (y + top, height), facecolors=colour, edgecolors="none", zorder=2)
+                    coll.set_gid(f"{part}-{name}-{tag}")
+            lane_height = serf_top + strip_h - role_top  # the bar and both strips
+            for i, (a, b, why) in enumerate(down[name] if name in down else []):
+                patch = ax.broken_barh([(tx.x(a), tx.x(b) - tx.x(a))], (y + role_top, lane_height),
+                                       facecolors="none", edgecolors="#303030" if why == "down" else "#7f7f7f",
+                                       hatch="xx" if why == "down" else "...", linewidth=0, alpha=0.8, zorder=5)
+                patch.set_gid(f"down-{name}-{i}")
+
+        for i, (a, b) in enumerate(status_spans(run, 500)):
+            patch = ax.axvspan(tx.x(a), tx.x(b), facecolor="white", edgecolor=C_NO_LEADER, hatch="////",
+                               linewidth=0, alpha=0.75, zorder=4)
+            patch.set_gid(f"no-report-{i}")
+
+        marker_handles = []
+        for group, marker, colour, size, label in _SWIM_MARKERS:
+            pts = [(e["t_ns"], e["server"]) for e in membership_changes(run, group) if e.get("server") in lane]
+            if not pts:
+                continue
+            # Raft membership changes sit on top of the lane, process events on the role bar, so
+            # that a join and its addition to Raft a few milliseconds later stay apart.
+            above = group not in ("crash", "start")
+            offset = role_top - 0.07 if above else role_top + role_h / 2
+            coll = ax.scatter([tx.x(t) for t, _ in pts], [lane[s] + offset for _, s in pts],
+                              marker=marker, s=size, color=colour, edgecolors="white", linewidths=0.9,
+                              zorder=6, label=label, clip_on=False)
+            coll.set_gid(f"marker-{group}")
+            marker_handles.append(coll)
+
+        ax.set_yticks(range(len(names)), names)
+        ax.set_ylim(len(names) - 0.55, -0.75)
+        ax.tick_params(axis="y", length=0, labelsize=_BASE_FONT)
+        ax.spines["left"].set_visible(False)
+        ax.set_title(_title(run, "servers as the autopilot health report shows them"), loc="left")
+
+        used = {st for spans in per.values() for _, _, st in spans if st is not None}
+        handles: list[Any] = [_header("role (bar)")]
+        handles += [Patch(color=_ROLE_COLOURS[r], label=r) for r in ("leader", "voter", "non-voter")
+                    if any(st[0] == r for st in used)]
+        handles += [_header("health (upper strip)"), Patch(color=C_HEALTHY, label="healthy"),
+                    Patch(color=C_SICK, label="unhealthy")]
+        handles.append(_header("serf (lower strip)"))
+        handles += [Patch(color=C_SERF[s], label=s) for s in C_SERF if any(st[2] == s for st in used)]
+        overlays = []
+        whys = {why for spans in down.values() for _, _, why in spans}
+        if "down" in whys:
+            overlays.append(Patch(facecolor="white", edgecolor="#303030", hatch="xx", linewidth=0,
+                                  label="process down"))
+        if "paused" in whys:
+            overlays.append(Patch(facecolor="white", edgecolor="#7f7f7f", hatch="...", linewidth=0,
+                                  label="process paused"))
+        if status_spans(run, 500):
+            overlays.append(Patch(facecolor="white", edgecolor=C_NO_LEADER, hatch="////", linewidth=0,
+                                  label="no leader: no report"))
+        if overlays:
+            handles += [_header("overlays")] + overlays
+        if marker_handles:
+            handles += [_header("events")] + marker_handles
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.02), frameon=False,
+                           fontsize=_BASE_FONT - 1.5, handlelength=1.6, labelspacing=0.3)
+        headers = {h.get_label() for h in handles if isinstance(h, Line2D) and h.get_linestyle() == "None"
+                   and h.get_marker() in ("None", None, "")}
+        for text in legend.get_texts():
+            if text.get_text() in headers:
+                text.set_fontweight("bold")
+    return fig
+
+
+def _split_axes(ax: Axes | Sequence[Axes] | None, height: float) -> tuple[Figure, Axes, Axes]:
+    if ax is None:
+        fig = Figure(figsize=(FIG_WIDTH, height), dpi=DPI, layout="constrained")
+        top, bottom = fig.subplots(2, 1, sharex=True)
+        return fig, top, bottom
+    if isinstance(ax, Axes):
+        fig = ax.figure
+        spec = ax.get_subplotspec()
+        if spec is None:
+            raise TypeError("contact(ax=...) needs an Axes from a grid (add_subplot) or a pair of Axes")
+        ax.remove()
+        gs = spec.subgridspec(2, 1)
+        top = fig.add_subplot(gs[0])
+        bottom = fig.add_subplot(gs[1], sharex=top)
+        return fig, top, bottom  # type: ignore[return-value]
+    top, bottom = ax
+    return top.figure, top, bottom  # type: ignore[return-value]
+
+
+def _server_colours(names: Iterable[str]) -> dict[str, Any]:
+    cmap = matplotlib.colormaps["tab10"]
+    return {name: cmap(i % 10) for i, name in enumerate(names)}
+
+
+def contact(run: Run | str | Path, ax: Axes | Sequence[Axes] | None = None) -> Figure:
+    """Two panels: each follower's LastContact against LastContactThreshold, and its log lag
+    (leader LastIndex − server LastIndex) against MaxTrailingLogs.
+
+    Thresholds come from the scenario's autopilot block and change where a configuration write
+    changed them. `ax` may be a pair of Axes or one Axes (split in two). Artist gids:
+    "contact-<server>", "lag-<server>", "last-contact-threshold", "max-trailing-logs".
+    """
+    run = _as_run(run)
+    names = _server_order(run)
+    colours = _server_colours(names)
+    with _rc():
+        fig, top, bottom = _split_axes(ax, 7.0)
+        tx = _TimeAxis(run.duration_ns)
+        contact_series: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
+        lag_series: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
+        for record in run.timeline:
+            servers = _servers(record)
+            if not servers:
+                for n in names:  # a gap in every line while there is no report
+                    for series in (contact_series, lag_series):
+                        series[n][0].append(tx.x(record["t_ns"]))
+                        series[n][1].append(math.nan)
+                continue
+            leader_index = next((s["LastIndex"] for s in servers.values() if s.get("Leader")), None)
+            x = tx.x(record["t_ns"])
+            for n in names:
+                s = servers.get(n)
+                follower = s is not None and not s.get("Leader")
+                c = _duration_value(s.get("LastContact")) if follower else None
+                contact_series[n][0].append(x)
+                contact_series[n][1].append(c / MILLISECOND if c else math.nan)  # 0 → no contact yet
+                lag_series[n][0].append(x)
+                lag_series[n][1].append(float(leader_index - s["LastIndex"])
+                                        if follower and leader_index is not None else math.nan)
+
+        for panel in (top, bottom):
+            tx.apply(panel, label=panel is bottom)
+            _style(panel)
+            _shade_status(panel, run, tx, legend=panel is top, alpha=0.16)
+        # Dots mark the ticks while they can be told apart; long runs get plain lines.
+        style = dict(linewidth=1.3, marker=".", markersize=4) if len(run.timeline) <= 150 else \
+            dict(linewidth=1.0, alpha=0.9)
+        for n in names:
+            for panel, series, prefix in ((top, contact_series, "contact"), (bottom, lag_series, "lag")):
+                xs, ys = series[n]
+                if any(not math.isnan(y) for y in ys):
+                    (line,) = panel.plot(xs, ys, color=colours[n], label=n, **style)
+                    line.set_gid(f"{prefix}-{n}")
+
+        end = tx.x(run.duration_ns)
+        for panel, key, scale, label, gid in (
+                (top, "last_contact_threshold", MILLISECOND, "LastContactThreshold", "last-contact-threshold"),
+                (bottom, "max_trailing_logs", 1, "MaxTrailingLogs", "max-trailing-logs")):
+            steps = threshold_steps(run, key)
+            if steps:
+                xs = [tx.x(t) for t, _ in steps] + [end]
+                ys = [v / scale for _, v in steps] + [steps[-1][1] / scale]
+                (line,) = panel.step(xs, ys, where="post", color=C_THRESHOLD, linewidth=1.6,
+                                     linestyle=(0, (6, 3)), label=label, zorder=5)
+                line.set_gid(gid)
+                for t, v in steps[1:]:
+                    panel.annotate(f"set to {_short_value(key, int(v))}", xy=(tx.x(t), v / scale),
+                                   xytext=(4, 4), textcoords="offset points", fontsize=_LABEL_FONT,
+                                   color=C_THRESHOLD)
+
+        top.set_yscale("log")
+        top.yaxis.set_major_formatter(FuncFormatter(_ms_label))
+        top.set_ylabel("LastContact")
+        top.grid(True, axis="y", which="major", color="#eeeeee", linewidth=0.8)
+        bottom.set_yscale("symlog", linthresh=10, linscale=0.6)
+        # Lines at a lag of 0 stay clear of the axis; a follower whose stats arrived after the
+        # leader read its own index can be a few entries "ahead" (a negative lag): keep it visible.
+        lowest = min((y for xs_ys in lag_series.values() for y in xs_ys[1] if not math.isnan(y)), default=0.0)
+        bottom.set_ylim(bottom=min(-0.8, lowest - 0.8))
+        bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        bottom.set_ylabel("log lag (entries behind leader)")
+        bottom.grid(True, axis="y", which="major", color="#eeeeee", linewidth=0.8)
+        top.set_title(_title(run, "follower contact and log lag (leader not shown)"), loc="left")
+        top.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=_BASE_FONT - 1)
+        bottom.legend(handles=[h for h in bottom.get_legend_handles_labels()[0]
+                               if h.get_label() == "MaxTrailingLogs"],
+                      loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=_BASE_FONT - 1)
+        top.tick_params(labelbottom=False)
+    return fig
+
+
+def _ms_label(value: float, _pos: Any) -> str:
+    if value >= 1000:
+        return f"{value / 1000:g}s"
+    if value >= 1:
+        return f"{value:g}ms"
+    return f"{value * 1000:g}µs"
+
+
+def election_time_cdf(samples_ns: Iterable[int | float], ax: Axes | None = None, *, label: str | None = None,
+                      unit: str = "ms") -> Figure:
+    """Empirical CDF of leader-election times (nanoseconds), e.g. one sample per seed of a
+    sweep. Call again with the same `ax` to overlay another configuration; `unit` is "ms" or
+    "s". The median is marked. Artist gids: "cdf-<label>", "median-<label>"."""
+    if unit not in ("ms", "s"):
+        raise ValueError(f'unit must be "ms" or "s", got {unit!r}')
+    samples = sorted(float(s) for s in samples_ns)
+    scale = MILLISECOND if unit == "ms" else SECOND
+    with _rc():
+        fig, ax = _new_figure(4.5, ax)
+        _style(ax)
+        ax.grid(True, axis="y", color="#eeeeee", linewidth=0.8)
+        name = label or "elections"
+        if samples:
+            xs = [s / scale for s in samples]
+            n = len(xs)
+            ys = [(i + 1) / n for i in range(n)]
+            (line,) = ax.step([xs[0]] + xs, [0.0] + ys, where="post", linewidth=2.0,
+                              label=f"{name} (n={n}, median {_median(xs):.4g} {unit})")
+            line.set_gid(f"cdf-{name}")
+            med = ax.axvline(_median(xs), color=line.get_color(), linestyle=":", linewidth=1.2)
+            med.set_gid(f"median-{name}")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(f"time to elect a leader ({unit})")
+        ax.set_ylabel("fraction of runs")
+        if not ax.get_title():
+            ax.set_title("leader election time (empirical CDF)", loc="left")
+        ax.legend(loc="lower right", frameon=False, fontsize=_BASE_FONT - 1)
+    return fig
+
+
+def _median(xs: Sequence[float]) -> float:
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+# --------------------------------------------------------------------------------- saving
+
+
+def save(fig: Figure, path: str | Path, *, dpi: float | None = None) -> Path:
+    """Write `fig` as PNG, SVG or PDF, chosen by the extension of `path`.
+
+    SVG and PDF are byte-stable: no date in their metadata and fixed element ids
+    (`svg.hashsalt`), so the same run gives the same file. Raises `PlotError` for any other
+    extension. Creates the parent directory if needed.
+    """
+    out = Path(path)
+    fmt = SAVE_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        known = ", ".join(SAVE_FORMATS)
+        raise PlotError(f"{out}: cannot tell the format from the extension {out.suffix or '(none)'!r}; "
+                        f"use one of {known}")
+    metadata: dict[str, Any] | None
+    if fmt == "svg":
+        metadata = {"Date": None}
+    elif fmt == "pdf":
+        metadata = {"CreationDate": None, "ModDate": None}
+    else:
+        metadata = None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context({"svg.hashsalt": "autopilot-sim", "svg.fonttype": "path"}):
+        fig.savefig(out, format=fmt, dpi=dpi or DPI, metadata=metadata)
+    return out
