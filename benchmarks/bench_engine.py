@@ -71,6 +71,34 @@ def run_cluster(n: int, writes_per_second: float, sim_seconds: float) -> dict:
     }
 
 
+def autopilot_overhead(sim_seconds: float, repeats: int = 2) -> dict:
+    """Wall time of the same scenario run with and without the Nomad layer (gossip, FSM,
+    autopilot on the leader); the best of `repeats` runs each, interleaved."""
+    from autopilot_sim.durations import format_duration
+    from autopilot_sim.scenario import load_scenario_text
+    from autopilot_sim.sim.runner import Simulation
+
+    text = (f"name: overhead\nduration: {format_duration(int(sim_seconds * SECOND))}\n"
+            "cluster: {servers: 5}\nload: {writes_per_second: 10}\n")
+    scenario = load_scenario_text(text)
+    best = {False: float("inf"), True: float("inf")}
+    reports = 0
+    for _ in range(repeats):
+        for with_nomad in (False, True):
+            gc.collect()
+            start = time.perf_counter()
+            result = Simulation(scenario, nomad=with_nomad).run()
+            best[with_nomad] = min(best[with_nomad], time.perf_counter() - start)
+            if with_nomad:
+                reports = len(result.timeline)
+    return {
+        "raft_only_wall_seconds": best[False],
+        "with_autopilot_wall_seconds": best[True],
+        "overhead": best[True] / best[False] - 1,
+        "health_reports": reports,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim-seconds", type=float, default=3600.0, help="simulated time for (b)")
@@ -115,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    cost growth 5 -> 50 servers: x{growth:.1f}; the leader talks to n-1 followers, so the "
           f"message count grows x{49 / 4:.2f}")
     print(f"    cost per message 5 -> 50 servers: x{per_msg:.2f} (1.0 = cost exactly linear in traffic)")
+
+    print(f"(d) autopilot overhead: 5 servers, 10 writes/s, {args.sim_seconds:g} simulated s, through the runner")
+    results["autopilot_overhead"] = overhead = autopilot_overhead(args.sim_seconds)
+    print(f"    Raft only {overhead['raft_only_wall_seconds']:.2f}s, with Nomad's gossip + autopilot "
+          f"{overhead['with_autopilot_wall_seconds']:.2f}s: +{100 * overhead['overhead']:.0f}% wall time "
+          f"({overhead['health_reports']} health reports)")
 
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
