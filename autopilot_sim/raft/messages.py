@@ -57,6 +57,9 @@ class Message:
     __slots__ = ()
     is_request = False
     is_heartbeat = False
+    # Handled by the server's main loop (blocked while it writes to disk, hashicorp §8.2), rather
+    # than by a replication / heartbeat goroutine or the heartbeat fast path.
+    main_loop = False
 
 
 class Request(Message):
@@ -72,6 +75,7 @@ class AppendEntries(Request):
     """Replication RPC (non-heartbeat): goes through the follower's main loop."""
 
     __slots__ = ("term", "leader", "prev_index", "prev_term", "entries", "leader_commit")
+    main_loop = True
 
     def __init__(self, rpc, deadline, term, leader, prev_index, prev_term, entries, leader_commit):
         self.rpc = rpc
@@ -125,6 +129,7 @@ class RequestVote(Request):
     """RequestVote or (prevote=True) RequestPreVote."""
 
     __slots__ = ("term", "candidate", "last_index", "last_term", "transfer", "prevote")
+    main_loop = True
 
     def __init__(self, rpc, deadline, term, candidate, last_index, last_term, transfer, prevote):
         self.rpc = rpc
@@ -139,6 +144,7 @@ class RequestVote(Request):
 
 class VoteResponse(Response):
     __slots__ = ("term", "granted", "prevote")
+    main_loop = True
 
     def __init__(self, rpc, deadline, term, granted, prevote):
         self.rpc = rpc
@@ -150,6 +156,7 @@ class VoteResponse(Response):
 
 class TimeoutNow(Request):
     __slots__ = ("term", "leader")
+    main_loop = True
 
     def __init__(self, rpc, deadline, term, leader):
         self.rpc = rpc

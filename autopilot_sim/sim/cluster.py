@@ -307,7 +307,7 @@ class Cluster:
             if msg.is_request:
                 self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
             return
-        if now < server.busy_until and not msg.is_heartbeat:
+        if now < server.busy_until and msg.main_loop:
             # The main loop is blocked on a disk write; heartbeats take the fast path (§2.4).
             self._at(server.busy_until - now, (self._redeliver, src, server, msg, server.epoch))
             return
@@ -348,7 +348,9 @@ class Cluster:
             return
         if now < server.paused_until:
             return  # fired at resume
-        if now < server.busy_until:
+        if now < server.busy_until and type(key) is str:
+            # Node-level timers (follower check, election, lease) run on the main loop, which a
+            # disk write blocks; per-peer heartbeat and replication timers are goroutines of their own.
             server.scheduled[key] = server.busy_until
             self._at(server.busy_until - now, (self._fire_timer, server, key, server.busy_until, epoch))
             return
