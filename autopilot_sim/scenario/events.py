@@ -21,7 +21,8 @@ pause                     `PauseSpec` — ``.server`` target, ``.for_`` ns (YAML
 partition                 ``list[list[str]]`` groups of targets; servers named in no group form
                           one more group together (so ``[[leader]]`` isolates the leader)
 cut                       `LinkRef` — ``.from_`` → ``.to``: that one direction drops everything
-heal                      ``"all"`` (every partition and cut) or a `LinkRef` (that direction)
+heal                      ``"all"`` (every partition and cut) or a `LinkRef` (the link between
+                          the two servers, both directions: cuts removed, partition bridged)
 set_network               `NetworkPatch` — keys given replace the current network's
 set_load                  `LoadPatch` — ``.writes_per_second``
 join                      `ServerSpec` — a new server joins (version defaults per profile)
@@ -156,7 +157,7 @@ class Event(ScenarioModel):
     partition: Optional[Partition] = Field(
         None, description="Split the network into groups; unnamed servers form one more group.")
     cut: Optional[LinkRef] = Field(None, description="Drop every message from → to (one way).")
-    heal: Optional[Heal] = Field(None, description='"all", or {from, to} to heal one direction.')
+    heal: Optional[Heal] = Field(None, description='"all", or {from, to} to heal the link between two servers (both directions).')
     set_network: Optional[NetworkPatch] = Field(None, description="Change latency, loss or links.")
     set_load: Optional[LoadPatch] = Field(None, description="Change the client write rate.")
     leave: Optional[Target] = Field(None, description="Gracefully leave the cluster.")

@@ -130,10 +130,18 @@ class NomadLayer:
         self._start_gossip(name, others)
 
     def _on_gossip_events(self, server: SimServer, events: list) -> None:
+        """Serf events: narrated as the leader sees them (the view autopilot uses) and handed to
+        the leader's reconcile (localMemberEvent)."""
         duties = self.duties
+        if duties is None or duties.server is not server or not duties.active:
+            return
+        now = self.cluster.now
         for event in events:
-            if duties is not None and duties.server is server and duties.active:
-                duties.member_event(event)
+            if event.name != server.name:
+                self.recorder.event(now, "serf_member", f"serf on {server.name}: {event.name} {event.type} "
+                                    f"(status {event.status})", server=event.name, observer=server.name,
+                                    event=event.type, status=event.status)
+            duties.member_event(event)
 
     # ------------------------------------------------------------------ FSM
 
@@ -434,7 +442,10 @@ class LeaderDuties:
         waiting = {name for name, srv in known.items() if srv.node_status != "left" and name != self.name}
         todo = sorted(waiting - self.outstanding)
         pending = set(todo)
-        tick = _Tick(now, known, fetched, pending, round_id)
+        # raft-autopilot gathers the leader's LastIndex and last_log_term right before fetching
+        # the remote stats (state.go gatherNextStateInputs), not when the fetch completes.
+        node = self.server.node
+        tick = _Tick(now, known, fetched, pending, round_id, node.last_index, node.last_term)
         for name in todo:
             self.outstanding.add(name)
             cluster.app_rpc(
@@ -469,7 +480,7 @@ class LeaderDuties:
         config = self.layer.stores[self.name].get() or self.layer.agent_config
         inputs = TickInputs(
             now=self.layer_time(tick.now), config=config, raft_servers=self.raft_servers(),
-            known_servers=tick.known, latest_index=node.last_index, last_term=node.last_term,
+            known_servers=tick.known, latest_index=tick.latest_index, last_term=tick.last_term,
             fetched_stats=tick.fetched, leader_id=self.name, is_leader=True,
             first_state_time=self.first_state_time,
         )
@@ -478,7 +489,7 @@ class LeaderDuties:
         if self.first_state_time is None:
             self.first_state_time = state.first_state_time
         self.state = state
-        self._log_changes(previous, state)
+        self._log_changes(previous, state, tick)
         body = health_body(state, enterprise=self.layer.enterprise)
         members = self.server.gossip.members() if self.server.gossip is not None else {}
         self.layer.record(Report(self.cluster.now, health_status(state), body, dict(members)))
@@ -487,7 +498,7 @@ class LeaderDuties:
         """Wall-clock ns for autopilot (StableSince is an absolute time): start_time + sim time."""
         return self.layer.start_time + sim_ns
 
-    def _log_changes(self, previous: State | None, state: State) -> None:
+    def _log_changes(self, previous: State | None, state: State, tick: _Tick) -> None:
         now = self.cluster.now
         if previous is None:
             word = "healthy" if state.healthy else "unhealthy"
@@ -502,7 +513,7 @@ class LeaderDuties:
             before = old.get(sid)
             if before is not None and before.health.healthy != srv.health.healthy:
                 word = "healthy" if srv.health.healthy else "unhealthy"
-                why = _health_reason(srv, state, self.layer, self.server.node) if not srv.health.healthy else ""
+                why = _health_reason(srv, self.layer, self.name, tick) if not srv.health.healthy else ""
                 self.recorder.event(now, "health", f"{sid} turned {word}" + (f": {why}" if why else ""),
                                     server=sid, healthy=srv.health.healthy)
         if previous.failure_tolerance != state.failure_tolerance:
@@ -566,22 +577,26 @@ class _Tick:
     fetched: dict[str, ServerStats]
     pending: set[str]
     round_id: int
+    latest_index: int  # the leader's own last index and last log term at the tick's start
+    last_term: int
     done: bool = False
 
 
-def _health_reason(srv: Any, state: State, layer: NomadLayer, node: Any) -> str:
+def _health_reason(srv: Any, layer: NomadLayer, leader: str, tick: _Tick) -> str:
     """Which rule of the health check failed (reference autopilot-behaviour.md §3, in order)."""
-    config = layer.stores.get(node.id, ConfigStore()).get() or layer.agent_config
+    config = layer.stores.get(leader, ConfigStore()).get() or layer.agent_config
     status = srv.server.node_status
+    if tick.latest_index == 0 or tick.last_term == 0:
+        return "no leader reference index or term yet"
     if status != "alive":
         return f"serf status {status}"
     stats = srv.stats
     if stats.last_contact < 0 or stats.last_contact > config.last_contact_threshold:
         return (f"last contact {format_duration(stats.last_contact)} > LastContactThreshold "
                 f"{format_duration(config.last_contact_threshold)}")
-    if stats.last_term != node.last_term:
-        return f"last term {stats.last_term} != leader's {node.last_term}"
-    if stats.last_index + config.max_trailing_logs < node.last_index:
-        return (f"{node.last_index - stats.last_index} entries behind > MaxTrailingLogs "
+    if stats.last_term != tick.last_term:
+        return f"last log term {stats.last_term} != the leader's {tick.last_term}"
+    if stats.last_index + config.max_trailing_logs < tick.latest_index:
+        return (f"{tick.latest_index - stats.last_index} entries behind > MaxTrailingLogs "
                 f"{config.max_trailing_logs}")
     return "unhealthy"

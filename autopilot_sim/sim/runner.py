@@ -366,6 +366,8 @@ _DURATION_KEYS = {"last_contact_threshold", "server_stabilization_time"}
 
 def _show(key: str, value: Any) -> Any:
     """A configuration value as the user wrote it: durations as Go duration strings."""
+    if isinstance(value, bool):
+        return str(value).lower()
     return format_duration(value) if key in _DURATION_KEYS and isinstance(value, int) else value
 
 
