@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/autopilot-sim run $(DEMO) --out $(OUT)
-	@echo "run directory: $(OUT)"
+	$(BIN)/autopilot-sim run $(DEMO) --out $(OUT) --plot
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
