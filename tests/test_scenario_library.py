@@ -495,3 +495,23 @@ def test_slow_fetch_under_heavy_load_does_not_make_the_fast_servers_trail() -> N
     run = _execute(load_scenario_text(text, filename="slow-follower-1000.yaml"))
     wrongly = sorted({e["server"] for e in run.of("health") if e["t_ns"] > 5 * SECOND} - {"node5"})
     assert not wrongly, f"turned unhealthy although a few entries behind: {wrongly}"
+
+
+# ------------------------------------------------------------------------------ gossip-only fault
+
+
+def test_gossip_firewall_budget_removes_two_and_refuses_the_third_in_one_tick() -> None:
+    """§8.3: with 5 voters and 3 failed at one reconcile tick, the (voters−1)/2 = 2 budget
+    removes two (in ID order) and refuses the third; the next tick (3 voters, budget 1) removes it."""
+    run = run_of("gossip-firewall-removal-budget")
+    events = run.result.recorder.events
+    removals = [e for e in events if e["kind"] == "removal"]
+    refusals = [e for e in events if e["kind"] == "refused" and "removal budget" in e["message"]]
+    assert [e["server"] for e in removals] == ["node3", "node4", "node5"]
+    assert removals[0]["t_ns"] == removals[1]["t_ns"]  # the same tick
+    assert [e["server"] for e in refusals] == ["node5"]
+    assert refusals[0]["t_ns"] == removals[0]["t_ns"]
+    assert "(voters−1)/2 = 2" in refusals[0]["message"]
+    assert removals[2]["t_ns"] - removals[0]["t_ns"] == 60 * SECOND  # the next 60s reconcile tick
+    # Raft itself never lost a leader: the fault was gossip-only.
+    assert run.result.summary["leader_changes"] == 1

@@ -96,6 +96,19 @@ class LinkRef(ScenarioModel):
         return self
 
 
+class CutSpec(LinkRef):
+    """A one-way link failure. YAML: ``{from, to[, traffic]}``.
+
+    ``traffic`` picks what the cut drops: ``all`` (default), ``raft`` (Nomad's RPC port 4647:
+    Raft and the stats RPCs) or ``gossip`` (serf's port 4648, UDP and TCP) — a firewall that
+    blocks only one port is a classic misconfiguration, and the only way serf can call servers
+    failed while Raft still reaches them.
+    """
+
+    traffic: Literal["all", "raft", "gossip"] = Field(
+        "all", description="What is dropped: all | raft (port 4647) | gossip (port 4648).")
+
+
 class UpgradeSpec(ScenarioModel):
     """Restart a server on a new version. YAML: ``{server, version[, upgrade_version]}``."""
 
@@ -156,7 +169,8 @@ class Event(ScenarioModel):
     pause: Optional[PauseSpec] = Field(None, description="Stall a server: {server, for}.")
     partition: Optional[Partition] = Field(
         None, description="Split the network into groups; unnamed servers form one more group.")
-    cut: Optional[LinkRef] = Field(None, description="Drop every message from → to (one way).")
+    cut: Optional[CutSpec] = Field(
+        None, description="Drop messages from → to (one way); `traffic` limits it to raft or gossip.")
     heal: Optional[Heal] = Field(None, description='"all", or {from, to} to heal the link between two servers (both directions).')
     set_network: Optional[NetworkPatch] = Field(None, description="Change latency, loss or links.")
     set_load: Optional[LoadPatch] = Field(None, description="Change the client write rate.")

@@ -589,7 +589,7 @@ class Cluster:
         """Datagrams may be lost; streams (TCP) are delayed by retransmissions instead."""
         self.messages_sent += 1
         if getattr(msg, "stream", False):
-            delay = self.network.transit_tcp(src, dst)
+            delay = self.network.transit_tcp(src, dst, self.network.gossip_blocked)
         else:
             delay = self.network.transit(src, dst)
         if delay is None:
@@ -600,7 +600,7 @@ class Cluster:
     def _gossip_deliver(self, payload: tuple) -> None:
         _, src, dst, msg = payload
         server = self.servers.get(dst)
-        if (src, dst) in self.network.blocked or server is None or not server.up or server.gossip is None:
+        if (src, dst) in self.network.gossip_blocked or server is None or not server.up or server.gossip is None:
             self.messages_lost += 1
             return
         self.messages_delivered += 1

@@ -105,9 +105,11 @@ class Network:
         self._links: dict[tuple[str, str], _Link] = {}
         self._rngs: dict[tuple[str, str], random.Random] = {}
         self._groups: list[set[str]] = []
-        self._cuts: set[tuple[str, str]] = set()
+        self._cuts: set[tuple[str, str]] = set()  # one-way cuts of all traffic
+        self._port_cuts: dict[str, set[tuple[str, str]]] = {"raft": set(), "gossip": set()}
         self._bridges: set[frozenset[str]] = set()  # pairs healed across the current partition
-        self.blocked: set[tuple[str, str]] = set()
+        self.blocked: set[tuple[str, str]] = set()  # Raft and Nomad RPC (port 4647)
+        self.gossip_blocked: set[tuple[str, str]] = set()  # serf / memberlist (port 4648)
 
     # ---------------------------------------------------------------- topology
 
@@ -163,9 +165,14 @@ class Network:
         self._bridges.clear()
         self._recompute_blocked()
 
-    def cut(self, src: str, dst: str) -> None:
-        """One-way failure: messages from src to dst are lost."""
-        self._cuts.add((src, dst))
+    def cut(self, src: str, dst: str, traffic: str = "all") -> None:
+        """One-way failure: messages from src to dst are lost (`traffic`: all, raft or gossip)."""
+        if traffic == "all":
+            self._cuts.add((src, dst))
+        elif traffic in self._port_cuts:
+            self._port_cuts[traffic].add((src, dst))
+        else:
+            raise ValueError(f"unknown traffic {traffic!r}; use all, raft or gossip")
         self._recompute_blocked()
 
     def heal(self, a: str | None = None, b: str | None = None) -> None:
@@ -173,10 +180,13 @@ class Network:
         if a is None or b is None:
             self._groups = []
             self._cuts.clear()
+            for cuts in self._port_cuts.values():
+                cuts.clear()
             self._bridges.clear()
         else:
-            self._cuts.discard((a, b))
-            self._cuts.discard((b, a))
+            for cuts in (self._cuts, *self._port_cuts.values()):
+                cuts.discard((a, b))
+                cuts.discard((b, a))
             self._bridges.add(frozenset((a, b)))
         self._recompute_blocked()
 
@@ -190,7 +200,8 @@ class Network:
             for src, dst in self.graph.edges:
                 if group_of.get(src) != group_of.get(dst) and frozenset((src, dst)) not in self._bridges:
                     blocked.add((src, dst))
-        self.blocked = blocked
+        self.blocked = blocked | self._port_cuts["raft"]
+        self.gossip_blocked = blocked | self._port_cuts["gossip"]
 
     def is_up(self, src: str, dst: str) -> bool:
         """Whether messages from src can currently reach dst."""
@@ -205,18 +216,19 @@ class Network:
     # ---------------------------------------------------------------- traffic
 
     def transit(self, src: str, dst: str) -> int | None:
-        """Delay in ns for one message, or None when it is lost (cut link or random loss)."""
-        if (src, dst) in self.blocked:
+        """Delay in ns for one gossip datagram, or None when it is lost (cut link or random loss)."""
+        if (src, dst) in self.gossip_blocked:
             return None
         link = self._links[(src, dst)]
         if link.loss and link.random() < link.loss:
             return None
         return link.sample()
 
-    def transit_tcp(self, src: str, dst: str) -> int | None:
+    def transit_tcp(self, src: str, dst: str, blocked: set[tuple[str, str]] | None = None) -> int | None:
         """Delay in ns for one message on a TCP connection (lost transmissions are retransmitted
-        after the RTO), or None when the link is cut."""
-        if (src, dst) in self.blocked:
+        after the RTO), or None when the link is cut (`blocked`: the port's cut set, Raft's by
+        default)."""
+        if (src, dst) in (self.blocked if blocked is None else blocked):
             return None
         link = self._links[(src, dst)]
         delay = link.sample()

@@ -398,7 +398,7 @@ class LeaderDuties:
             self.cluster._flush(self.server)
             self.recorder.event(now, "raft_add", f"{name} added to Raft as a non-voter (serf member alive)",
                                 server=name, op="AddNonvoter")
-        elif status in ("left", "reap") and present:
+        elif status in ("left", "reap") and present and not queued:
             node.change_configuration(raftcfg.REMOVE_SERVER, name, now)
             self.cluster._flush(self.server)
             self.recorder.event(now, "raft_remove", f"{name} removed from Raft (serf member {status})",

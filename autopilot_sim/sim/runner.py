@@ -227,8 +227,10 @@ class Simulation:
                       groups=groups)
         elif kind == "cut":
             src, dst = self.resolve(payload.from_, event, index), self.resolve(payload.to, event, index)
-            self.network.cut(src, dst)
-            rec.event(now, "cut", f"link {src} -> {dst} cut (one way)", source=src, target=dst)
+            traffic = getattr(payload, "traffic", "all")
+            self.network.cut(src, dst, traffic)
+            what = "" if traffic == "all" else f" for {traffic} traffic"
+            rec.event(now, "cut", f"link {src} -> {dst} cut (one way){what}", source=src, target=dst, traffic=traffic)
         elif kind == "heal":
             if payload == "all":
                 self.network.heal()
