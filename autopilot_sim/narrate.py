@@ -43,30 +43,36 @@ def summary_table(summary: dict[str, Any]) -> list[str]:
     ]
     expectations = summary.get("expectations") or []
     if expectations:
-        passed = sum(1 for e in expectations if e.get("passed"))
-        rows.append(("expectations held", f"{passed} of {len(expectations)}"))
+        passed = sum(1 for e in expectations if e.get("passed") and not e.get("skipped"))
+        skipped = sum(1 for e in expectations if e.get("skipped"))
+        rows.append(("expectations held", f"{passed} of {len(expectations)}"
+                     + (f" ({skipped} skipped: the run was cut short)" if skipped else "")))
     if summary.get("safety_violation"):
         rows.append(("SAFETY VIOLATION", summary["safety_violation"]))
     width = max(len(k) for k, _ in rows)
     return [f"  {k:<{width}}  {v}" for k, v in rows]
 
 
-def expectation_lines(summary: dict[str, Any]) -> list[str]:
-    """PASS/FAIL per expectation with the line it came from."""
-    return [
-        f"{'PASS' if e['passed'] else 'FAIL'} expectation line {e['line']} ({e['expectation']}): {e['detail']}"
-        for e in summary.get("expectations") or []
-    ]
+def expectation_lines(summary: dict[str, Any], lines: dict[int, int] | None = None) -> list[str]:
+    """PASS/FAIL per expectation, named by its index (and its file line when known)."""
+    out = []
+    for e in summary.get("expectations") or []:
+        line = (lines or {}).get(e["index"])
+        where = f"expect[{e['index']}]" + (f" (line {line})" if line else "")
+        mark = "SKIP" if e.get("skipped") else "PASS" if e["passed"] else "FAIL"
+        out.append(f"{mark} {where} {e['expectation']}: {e['detail']}")
+    return out
 
 
-def print_story(events: list[dict[str, Any]], summary: dict[str, Any], out: TextIO, verbose: bool = False) -> None:
-    """The whole narration: story, summary table, expectation verdicts."""
+def print_story(events: list[dict[str, Any]], summary: dict[str, Any], out: TextIO, verbose: bool = False,
+                lines: dict[int, int] | None = None) -> None:
+    """The whole narration: story, summary table, expectation verdicts (`lines`: index → file line)."""
     for line in story_lines(events, verbose):
         print(line, file=out)
     print(file=out)
     for line in summary_table(summary):
         print(line, file=out)
-    for line in expectation_lines(summary):
+    for line in expectation_lines(summary, lines):
         print(line, file=out)
 
 

@@ -365,7 +365,7 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
         elif kind == "safety_violation":
             out.append((t, "fault", "SAFETY VIOLATION"))
         elif kind == "expectation" and e.get("passed") is False:
-            out.append((t, "fault", f"expectation line {e.get('line', '?')} failed"))
+            out.append((t, "fault", f"expect[{e.get('index', '?')}] failed"))
     merged: list[tuple[int, str, str]] = []
     for t, category, text in out:  # one label for same-instant events of one category
         if merged and merged[-1][0] == t and merged[-1][1] == category:

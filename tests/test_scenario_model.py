@@ -15,6 +15,7 @@ from autopilot_sim.scenario import (
     Event,
     IntRange,
     LinkRef,
+    CutSpec,
     LognormalDistribution,
     NetworkPatch,
     NetworkSpec,
@@ -199,7 +200,8 @@ def test_event_kind_payload_target_and_line():
     assert ev[2].payload == PauseSpec(server="follower[2]", **{"for": 5 * SECOND})
     assert ev[2].payload.for_ == 5 * SECOND and ev[2].target == "follower[2]"
     assert ev[3].payload == [["leader"], ["node4", "node5"]] and ev[3].target is None
-    assert ev[4].payload == LinkRef(**{"from": "node1", "to": "node2"})
+    assert ev[4].payload == CutSpec(**{"from": "node1", "to": "node2"})
+    assert ev[4].payload.traffic == "all"
     assert ev[5].payload.from_ == "node1" and ev[6].payload == "all"
     assert isinstance(ev[7].payload, NetworkPatch) and ev[7].payload.loss == 0.2
     assert ev[7].payload.apply_to(NetworkSpec()).loss == 0.2

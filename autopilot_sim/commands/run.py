@@ -75,11 +75,12 @@ def main(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - started
     result.write(out)
     summary = result.summary
+    lines = {r.index: r.line for r in result.expectation_results}
     if args.quiet:
-        for line in expectation_lines(summary):
+        for line in expectation_lines(summary, lines):
             print(line)
     else:
-        print_story(result.recorder.events, summary, sys.stdout)
+        print_story(result.recorder.events, summary, sys.stdout, lines=lines)
     print(f"simulated {summary['duration']} of {scenario.name} (seed {seed}) in {wall:.2f}s wall time")
     print(f"run directory: {out}")
     if args.plot:  # also after a failed expectation or a safety violation: that is when they help most
@@ -93,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
     if failed:
         for r in failed:
             if r.report is not None:
-                print(f"report at {r.report['t']} for the expectation on line {r.line}:\n"
+                print(f"report at {r.report['t']} for expect[{r.index}] (line {r.line}):\n"
                       + json.dumps(r.report, indent=2, ensure_ascii=False))
         print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1

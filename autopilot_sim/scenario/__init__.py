@@ -40,7 +40,7 @@ from autopilot_sim.scenario.distributions import (
     mean_delay,
 )
 from autopilot_sim.scenario.errors import LocatedError, ScenarioError
-from autopilot_sim.scenario.events import EVENT_KINDS, Event, LinkRef, PauseSpec, UpgradeSpec
+from autopilot_sim.scenario.events import EVENT_KINDS, CutSpec, Event, LinkRef, PauseSpec, UpgradeSpec
 from autopilot_sim.scenario.expectations import Expectation, IntRange, ServerCheck, count_matches
 from autopilot_sim.scenario.gossip import GossipSpec
 from autopilot_sim.scenario.jsonschema import scenario_json_schema
@@ -67,6 +67,7 @@ __all__ = [
     "GossipSpec",
     "IntRange",
     "LinkRef",
+    "CutSpec",
     "LinkSpec",
     "LoadPatch",
     "LoadSpec",

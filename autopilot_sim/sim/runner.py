@@ -315,13 +315,13 @@ class Simulation:
             error = str(exc)
             self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)
         reports = self.nomad.reports if self.nomad is not None else []
-        results = evaluate(list(self.scenario.expect), reports) if error is None else []
         end = self.cluster.now
+        results = evaluate(list(self.scenario.expect), reports, end) if error is None else []
         for r in results:
-            verdict = "held" if r.passed else "FAILED"
-            self.recorder.event(end, "expectation", f"expectation line {r.line} ({r.description}) {verdict}"
+            verdict = "skipped" if r.skipped else "held" if r.passed else "FAILED"
+            self.recorder.event(end, "expectation", f"expect[{r.index}] ({r.description}) {verdict}"
                                 + ("" if r.passed else f": {r.detail}"),
-                                line=r.line, passed=r.passed, detail=r.detail)
+                                index=r.index, passed=r.passed, detail=r.detail)
         timeline = [{"t_ns": r.t_ns, "t": format_duration(r.t_ns), "status": r.status, "health": r.body}
                     for r in reports]
         summary = self.summary(error)
