@@ -102,3 +102,24 @@ def test_explain_prints_the_story_of_a_run_directory(tmp_path: Path, capsys) -> 
     assert "crashed" in text and "elected leader" in text and "time without a leader" in text
     assert main(["explain", str(tmp_path / "missing")]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_set_override_changes_the_run(tmp_path: Path) -> None:
+    base, changed = tmp_path / "base", tmp_path / "changed"
+    assert main(["run", str(DEMO), "--out", str(base), "--quiet", "--until", "20s"]) == 0
+    assert main(["run", str(DEMO), "--out", str(changed), "--quiet", "--until", "20s",
+                 "--set", "cluster.servers=3", "--set", "autopilot.server_stabilization_time=30s"]) == 0
+    resolved = (changed / "scenario.yaml").read_text()
+    assert "server_stabilization_time: 30s" in resolved
+    first = json.loads((changed / "timeline.jsonl").read_text().splitlines()[-1])
+    assert len(first["health"]["Servers"]) == 3
+    assert json.loads((base / "timeline.jsonl").read_text().splitlines()[-1])["health"]["FailureTolerance"] == 2
+
+
+def test_bad_set_override_is_a_located_error(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.server_stabilization_time=ten"]) == 2
+    err = capsys.readouterr().err
+    assert "--set autopilot.server_stabilization_time" in err and 'time: invalid duration "ten"' in err
+    assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.stabilisation=1s"]) == 2
+    assert "did you mean" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
