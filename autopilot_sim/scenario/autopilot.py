@@ -17,7 +17,7 @@ and stores zeros as given. The block only seeds the configuration at bootstrap; 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
@@ -66,6 +66,12 @@ class AutopilotSpec(ScenarioModel):
         2 * SECOND, description="Nomad's ServerHealthInterval: one health report per tick (2s).")
     reconcile_interval: PositiveDuration = Field(
         10 * SECOND, description="Nomad's AutopilotInterval: promotion and dead-server cleanup (10s).")
+    stable_since_rule: Literal["upstream", "intended"] = Field(
+        "upstream",
+        description="Simulator setting, not a Nomad key. upstream (default): StableSince changes "
+                    "only when a server is new to the state, as raft-autopilot v0.1.6 really does "
+                    "(a health flip keeps the old value); intended: it also resets on every health "
+                    "flip, as the code and the API docs intend — for teaching, not what Nomad does.")
 
     @model_validator(mode="after")
     def _zero_means_default(self) -> AutopilotSpec:

@@ -90,6 +90,9 @@ class NomadLayer:
         self.agent_config = AutopilotConfig.from_scenario(**scenario.autopilot.config())
         self.update_interval = scenario.autopilot.update_interval
         self.reconcile_interval = scenario.autopilot.reconcile_interval
+        # raft-autopilot v0.1.6 only resets StableSince for servers new to the state (§4); the
+        # intended rule (reset on every health flip) is an opt-in teaching setting.
+        self.intended_stable_since = scenario.autopilot.stable_since_rule == "intended"
         self.rpc_timeout = scenario.raft.rpc_timeout
         self.stores: dict[str, ConfigStore] = {}
         self.versions: dict[str, str] = {s.name: s.version for s in spec.servers}
@@ -485,7 +488,7 @@ class LeaderDuties:
             first_state_time=self.first_state_time,
         )
         previous = self.state
-        state = build_state(inputs, previous)
+        state = build_state(inputs, previous, intended_stable_since=self.layer.intended_stable_since)
         if self.first_state_time is None:
             self.first_state_time = state.first_state_time
         self.state = state
