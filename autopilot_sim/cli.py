@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "schema",
     "conformance",
     "plot",
+    "serve",
+    "operator",
 )
 
 

@@ -201,8 +201,9 @@ class Cluster:
         payload[1](*payload[2])
 
     def run(self, until: int) -> None:
-        """Advance the simulation to `until` ns."""
-        self.env.run(until=until)
+        """Advance the simulation to `until` ns (nothing happens if it is not in the future)."""
+        if until > self.env.now:
+            self.env.run(until=until)
         self._account_leaderless(self.now)
 
     # ------------------------------------------------------------------ after every node call

@@ -1,0 +1,464 @@
+"""The endpoints: Nomad's, answered exactly as Nomad answers them, and the ``/v1/sim`` extension.
+
+`NomadApi.handle(method, target, headers, body)` turns one request into a `Response`; it holds
+no transport code (see `autopilot_sim.api.server`) and reads the cluster only through the live
+simulation's published `Snapshot`, so it is safe to call from many threads at once.
+
+Nomad's order of checks, which decides *which* error a bad request gets (``command/agent``
+``operator_endpoint.go`` / ``status_endpoint.go``, ``nomad/operator_endpoint.go``):
+
+1. method (404 ``Invalid method`` on the autopilot paths; 405 on the status paths; a bare 405
+   with no body on ``/v1/operator/raft/configuration``);
+2. GETs: query options (``?stale`` 400, ``?per_page`` 400, ``?wait`` 400, ``?index`` 400);
+   PUT: the body (400 ``Error parsing autopilot config: ...``), then ``?cas`` (400
+   ``Error parsing cas value: ...``);
+3. ``?region`` other than the cluster's: 500 ``No path to region``;
+4. forwarding to the leader (not for ``?stale`` reads): 500 ``No cluster leader``;
+5. ACL: 403 ``Permission denied``;
+6. the operation itself.
+
+Nomad holds a request up to 5 s waiting for a leader before answering ``No cluster leader``;
+the simulator answers at once (a client polling through an election sees the 500s sooner).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import posixpath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import ValidationError
+
+from autopilot_sim.api.acl import MANAGEMENT, OPERATOR_READ, OPERATOR_WRITE, AclPolicy, parse_token
+from autopilot_sim.api.live import LiveSimulation
+from autopilot_sim.api.openapi import openapi_bytes
+from autopilot_sim.api.wire import (
+    JSON,
+    TEXT,
+    Response,
+    first,
+    go_json_pretty,
+    parse_go_bool,
+    parse_go_int32,
+    parse_go_uint64,
+    parse_query,
+)
+from autopilot_sim.autopilot.config import AutopilotConfig, ConfigWireError, parse_cas_param
+from autopilot_sim.autopilot.report import NO_LEADER_ERROR
+from autopilot_sim.durations import DurationError, parse_duration
+
+INVALID_METHOD = "Invalid method"
+PERMISSION_DENIED = "Permission denied"
+NOT_INITIALIZED = "autopilot config not initialized yet"
+NO_REGION_PATH = "No path to region"
+RAFT_PREFIX = "/v1/operator/raft/"
+
+#: The simulation-control endpoints, for "what would be valid" messages.
+SIM_ENDPOINTS = (
+    "GET /v1/sim/time",
+    "GET /v1/sim/events[?since=N]",
+    "POST /v1/sim/events",
+    "POST /v1/sim/pause",
+    "POST /v1/sim/resume",
+    "GET /v1/sim/openapi.json",
+)
+EVENT_EXAMPLE = '{"crash": "node1"}, {"partition": [["leader"]]}, {"heal": "all"}'
+
+
+class _Request:
+    __slots__ = ("method", "path", "query", "headers", "body", "pretty", "_token")
+
+    def __init__(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
+                 body: bytes | None) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        values = query.get("pretty")
+        self.pretty = bool(values) and (values[0] == "" or values[0] != "0")
+        self._token: str | None = None
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self._token = parse_token(self.headers)
+        return self._token
+
+
+def _text(status: int, message: str) -> Response:
+    return Response.text(status, message)
+
+
+class NomadApi:
+    """Routes requests to the endpoints; one instance serves every request thread."""
+
+    def __init__(self, live: LiveSimulation, acl: AclPolicy | None = None) -> None:
+        self.live = live
+        self.acl = acl if acl is not None else AclPolicy(live.scenario.acl)
+        self.region = live.scenario.cluster.region
+        self._routes = {
+            "/v1/operator/autopilot/configuration": self._autopilot_configuration,
+            "/v1/operator/autopilot/health": self._autopilot_health,
+            "/v1/status/leader": self._status_leader,
+            "/v1/status/peers": self._status_peers,
+            "/v1/sim/time": self._sim_time,
+            "/v1/sim/events": self._sim_events,
+            "/v1/sim/pause": self._sim_pause,
+            "/v1/sim/resume": self._sim_resume,
+            "/v1/sim/openapi.json": self._sim_openapi,
+        }
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, method: str, target: str, headers: Any, body: bytes | None) -> Response:
+        """Answer one request. ``target`` is the request-target (path and query); ``body`` is
+        None when the request had no body (Go's ``http.NoBody``), else its bytes."""
+        if target.startswith("/"):
+            raw_path, _, raw_query = target.partition("?")
+        else:  # absolute-form: http://host/path?query
+            parts = urlsplit(target)
+            raw_path, raw_query = parts.path or "/", parts.query
+        raw_query = raw_query.partition("#")[0]
+        path = unquote(raw_path, errors="replace")
+        clean = _clean_path(path)
+        if clean != path:  # Go's ServeMux redirects to the canonical path
+            location = clean + ("?" + raw_query if raw_query else "")
+            return Response(301, b"", None, [("Location", location)])
+        req = _Request(method, path, parse_query(raw_query), headers, body)
+        route = self._routes.get(path)
+        if route is not None:
+            return route(req)
+        if path.startswith(RAFT_PREFIX):
+            return self._operator_raft(req, path[len(RAFT_PREFIX):])
+        if path.startswith("/v1/sim/") or path == "/v1/sim":
+            return _text(404, f"no simulation endpoint {path}; the endpoints are: " + ", ".join(SIM_ENDPOINTS))
+        return Response(404)  # Go's mux fallthrough: an empty 404
+
+    # ------------------------------------------------------------------ shared checks
+
+    def _query_options(self, req: _Request) -> tuple[Response | None, bool]:
+        """Nomad's ``s.parse``: (error response or None, AllowStale)."""
+        stale = False
+        q = req.query
+        if "stale" in q:
+            value = q["stale"][0]
+            if value == "":
+                stale = True
+            else:
+                parsed = parse_go_bool(value)
+                if parsed is None:
+                    return _text(400, "Expect `true` or `false` for `stale` query string parameter"), False
+                stale = parsed
+        per_page = first(q, "per_page")
+        if per_page != "" and parse_go_int32(per_page) is None:
+            return _text(400, "Expect a number for `per_page` query string parameter"), False
+        wait = first(q, "wait")
+        if wait != "":
+            try:
+                parse_duration(wait)
+            except DurationError:
+                return _text(400, "Invalid wait time"), False
+        index = first(q, "index")
+        if index != "" and parse_go_uint64(index) is None:
+            return _text(400, "Invalid index"), False
+        return None, stale
+
+    def _other_region(self, req: _Request) -> Response | None:
+        region = first(req.query, "region")
+        if region != "" and region != self.region:
+            return _text(500, NO_REGION_PATH)
+        return None
+
+    def _denied(self, req: _Request, capability: str) -> Response | None:
+        if self.acl.allows(req.token, capability):
+            return None
+        return _text(403, PERMISSION_DENIED)
+
+    def _json(self, req: _Request, value: Any, status: int = 200) -> Response:
+        return Response.json(value, pretty=req.pretty, status=status)
+
+    # ------------------------------------------------------------------ /v1/operator/autopilot
+
+    def _autopilot_configuration(self, req: _Request) -> Response:
+        if req.method == "GET":
+            return self._get_configuration(req)
+        if req.method == "PUT":
+            return self._put_configuration(req)
+        return _text(404, INVALID_METHOD)
+
+    def _get_configuration(self, req: _Request) -> Response:
+        error, stale = self._query_options(req)
+        if error is not None:
+            return error
+        error = self._other_region(req)
+        if error is not None:
+            return error
+        snap = self.live.snapshot
+        if stale:
+            if snap.agent is None:  # no server is running: nothing could answer
+                return _text(500, NO_LEADER_ERROR)
+            config = snap.stale_config
+        else:
+            if snap.leader is None:
+                return _text(500, NO_LEADER_ERROR)
+            config = snap.config
+        denied = self._denied(req, OPERATOR_READ)
+        if denied is not None:
+            return denied
+        if config is None:
+            return _text(500, NOT_INITIALIZED)
+        if not stale and not req.pretty and snap.config_bytes is not None:
+            return Response(200, snap.config_bytes, JSON)
+        return self._json(req, config.to_wire())
+
+    def _put_configuration(self, req: _Request) -> Response:
+        body = req.body
+        if body == b"":  # a chunked body with no bytes is not http.NoBody: Go's decoder says EOF
+            body = b" "
+        try:
+            config = AutopilotConfig.from_wire(body)
+        except ConfigWireError as exc:
+            return _text(400, str(exc))
+        cas: int | None = None
+        if "cas" in req.query:
+            try:
+                cas = parse_cas_param(req.query["cas"][0])
+            except ConfigWireError as exc:
+                return _text(400, str(exc))
+        error = self._other_region(req)
+        if error is not None:
+            return error
+        if self.live.snapshot.leader is None:
+            return _text(500, NO_LEADER_ERROR)
+        denied = self._denied(req, OPERATOR_WRITE)
+        if denied is not None:
+            return denied
+        result = self.live.submit_write(config, cas)
+        if result.status != 200:
+            return _text(result.status, result.error or "")
+        return self._json(req, bool(result.value))
+
+    def _autopilot_health(self, req: _Request) -> Response:
+        if req.method != "GET":
+            return _text(404, INVALID_METHOD)
+        error, _ = self._query_options(req)  # stale is parsed, then forced off: health is the leader's
+        if error is not None:
+            return error
+        error = self._other_region(req)
+        if error is not None:
+            return error
+        snap = self.live.snapshot
+        if snap.leader is None:
+            return _text(500, NO_LEADER_ERROR)
+        denied = self._denied(req, OPERATOR_READ)
+        if denied is not None:
+            return denied
+        status = snap.health_status
+        if status == 500:
+            return _text(500, NO_LEADER_ERROR)
+        body = go_json_pretty(snap.health_body) if req.pretty else snap.health_bytes
+        # Nomad writes the 429 status before it sets Content-Type, so Go sniffs the body and
+        # sends text/plain; the 200 answer is application/json.
+        return Response(status, body, JSON if status == 200 else TEXT)
+
+    # ------------------------------------------------------------------ /v1/operator/raft/
+
+    def _operator_raft(self, req: _Request, sub: str) -> Response:
+        if sub.startswith("configuration"):
+            return self._raft_configuration(req)
+        if sub.startswith("peer"):
+            if req.method != "DELETE":
+                return _text(404, INVALID_METHOD)
+            return _text(501, "autopilot-sim does not implement removing Raft peers; inject "
+                              '{"force_leave": "<server>"} at POST /v1/sim/events instead')
+        if sub.startswith("transfer-leadership"):
+            if req.method not in ("POST", "PUT"):
+                return _text(405, INVALID_METHOD)
+            return _text(501, "autopilot-sim does not implement leadership transfer through the API")
+        return _text(404, INVALID_METHOD)
+
+    def _raft_configuration(self, req: _Request) -> Response:
+        if req.method != "GET":
+            return Response(405)  # Nomad writes the status and no body
+        error, stale = self._query_options(req)
+        if error is not None:
+            return error
+        error = self._other_region(req)
+        if error is not None:
+            return error
+        snap = self.live.snapshot
+        view = snap.raft_stale if stale else snap.raft
+        if view is None:
+            return _text(500, NO_LEADER_ERROR)
+        denied = self._denied(req, MANAGEMENT)  # Operator.RaftGetConfiguration needs management
+        if denied is not None:
+            return denied
+        return self._json(req, view)
+
+    # ------------------------------------------------------------------ /v1/status (no ACL)
+
+    def _status(self, req: _Request) -> tuple[Response | None, bool]:
+        if req.method != "GET":
+            return _text(405, INVALID_METHOD), False
+        error, stale = self._query_options(req)
+        if error is None:
+            error = self._other_region(req)
+        return error, stale
+
+    def _status_leader(self, req: _Request) -> Response:
+        error, stale = self._status(req)
+        if error is not None:
+            return error
+        snap = self.live.snapshot
+        if stale:
+            if snap.agent is None:
+                return _text(500, NO_LEADER_ERROR)
+            return self._json(req, snap.stale_leader)
+        if snap.leader is None:
+            return _text(500, NO_LEADER_ERROR)
+        return self._json(req, snap.leader)
+
+    def _status_peers(self, req: _Request) -> Response:
+        error, stale = self._status(req)
+        if error is not None:
+            return error
+        snap = self.live.snapshot
+        peers = snap.peers_stale if stale else snap.peers
+        if peers is None:
+            return _text(500, NO_LEADER_ERROR)
+        return self._json(req, peers)
+
+    # ------------------------------------------------------------------ /v1/sim (extension)
+
+    def _sim_guard(self, req: _Request, methods: tuple[str, ...]) -> Response | None:
+        if req.method not in methods:
+            return Response(405, INVALID_METHOD.encode(), TEXT, [("Allow", ", ".join(methods))])
+        return self._denied(req, MANAGEMENT)
+
+    def _sim_openapi(self, req: _Request) -> Response:
+        if req.method != "GET":
+            return Response(405, INVALID_METHOD.encode(), TEXT, [("Allow", "GET")])
+        return Response(200, openapi_bytes(pretty=req.pretty), JSON)
+
+    def _sim_time(self, req: _Request) -> Response:
+        refused = self._sim_guard(req, ("GET",))
+        if refused is not None:
+            return refused
+        return self._json(req, self.live.state())
+
+    def _sim_pause(self, req: _Request) -> Response:
+        return self._sim_clock(req, pause=True)
+
+    def _sim_resume(self, req: _Request) -> Response:
+        return self._sim_clock(req, pause=False)
+
+    def _sim_clock(self, req: _Request, *, pause: bool) -> Response:
+        refused = self._sim_guard(req, ("POST", "PUT"))
+        if refused is not None:
+            return refused
+        result = self.live.pause() if pause else self.live.resume()
+        if result.status != 200:
+            return _text(result.status, result.error or "")
+        return self._json(req, self.live.state())
+
+    def _sim_events(self, req: _Request) -> Response:
+        refused = self._sim_guard(req, ("GET", "POST", "PUT"))
+        if refused is not None:
+            return refused
+        if req.method == "GET":
+            return self._list_events(req)
+        event = self._parse_event(req)
+        if isinstance(event, Response):
+            return event
+        result = self.live.submit_event(event)
+        if result.status != 200:
+            return _text(result.status, result.error or "")
+        return self._json(req, result.value)
+
+    def _list_events(self, req: _Request) -> Response:
+        raw = first(req.query, "since")
+        since = 0
+        if raw != "":
+            parsed = parse_go_uint64(raw)
+            if parsed is None:
+                return _text(400, f"Invalid since: expected a non-negative whole number (a position in the "
+                                  f"event log, e.g. the Next of an earlier answer), got {json.dumps(raw)}")
+            since = parsed
+        snap = self.live.snapshot
+        events = self.live.sim.recorder.events[since:snap.events] if since < snap.events else []
+        return self._json(req, {"Events": events, "Next": max(since, snap.events)})
+
+    def _parse_event(self, req: _Request) -> Any:
+        """The request body as a scenario `Event` (its ``at`` filled in later), or a 400."""
+        from autopilot_sim.scenario.cluster import DEFAULT_VERSIONS
+        from autopilot_sim.scenario.errors import _value_at, translate
+        from autopilot_sim.scenario.events import Event
+        from autopilot_sim.scenario.jsonschema import valid_keys
+        from autopilot_sim.scenario.loader import YAML_CONTEXT
+        from autopilot_sim.scenario.types import parse_target
+
+        hint = f"; send one scenario event without \"at\", e.g. {EVENT_EXAMPLE}"
+        if not req.body:
+            return _text(400, "Error parsing event: Request body is empty" + hint)
+        try:
+            data = json.loads(req.body)
+        except (ValueError, RecursionError) as exc:
+            return _text(400, f"Error parsing event: invalid JSON: {exc}" + hint)
+        if not isinstance(data, dict):
+            return _text(400, f"Error parsing event: expected a JSON object, got {type(data).__name__}" + hint)
+        if "at" in data:
+            return _text(400, 'Error parsing event: "at" is not allowed: an event sent to the API fires '
+                              "now, at the current simulated time" + hint)
+        raw = {"at": "0s", **data}
+        wrapped = {"events": [raw]}
+        try:
+            event = Event.model_validate(raw, context=YAML_CONTEXT)
+        except ValidationError as exc:
+            problems = translate(exc, raw, base=("events", 0),
+                                 valid_keys=lambda p: valid_keys(p, _value_at(wrapped, p)))
+            lines = []
+            for path, message, _ in problems:
+                where = _event_path(path[2:])
+                lines.append(f"{where}: {message}" if where else message)
+            return _text(400, "Error parsing event: " + "; ".join(lines))
+        snap = self.live.snapshot
+        known = set(snap.servers)
+        for path, target in event.references():
+            ref = parse_target(target)
+            if ref.name is not None and ref.name not in known:
+                close = difflib.get_close_matches(ref.name, sorted(known), n=1)
+                maybe = f'; did you mean "{close[0]}"?' if close else ""
+                return _text(400, f'Error parsing event: {_event_path(path)}: unknown server "{ref.name}"{maybe} '
+                                  f"(servers: {', '.join(sorted(known))}; or a role: leader, follower, voter, "
+                                  "non-voter, optionally indexed like follower[1])")
+        if event.join is not None and not event.join.version_given:
+            event.join.version = DEFAULT_VERSIONS[self.live.scenario.cluster.nomad_version]
+            event.join.model_fields_set.discard("version")
+        return event
+
+
+def _event_path(path: tuple[Any, ...]) -> str:
+    out = ""
+    for seg in path:
+        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
+    return out
+
+
+def _clean_path(path: str) -> str:
+    """Go's path cleaning for ServeMux (a trailing slash is kept)."""
+    if path == "":
+        return "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    clean = posixpath.normpath(path)
+    if clean.startswith("//"):
+        clean = "/" + clean.lstrip("/")
+    if path.endswith("/") and clean != "/":
+        clean += "/"
+    return clean
+
+
+__all__ = ["NomadApi", "SIM_ENDPOINTS"]
