@@ -366,13 +366,23 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
             out.append((t, "fault", "SAFETY VIOLATION"))
         elif kind == "expectation" and e.get("passed") is False:
             out.append((t, "fault", f"expect[{e.get('index', '?')}] failed"))
-    merged: list[tuple[int, str, str]] = []
+    groups: list[tuple[int, str, list[str]]] = []
     for t, category, text in out:  # one label for same-instant events of one category
-        if merged and merged[-1][0] == t and merged[-1][1] == category:
-            merged[-1] = (t, category, f"{merged[-1][2]}; {text}")
+        if groups and groups[-1][0] == t and groups[-1][1] == category:
+            groups[-1][2].append(text)
         else:
-            merged.append((t, category, text))
-    return merged
+            groups.append((t, category, [text]))
+    return [(t, category, _merge_labels(texts)) for t, category, texts in groups]
+
+
+def _merge_labels(texts: list[str]) -> str:
+    """Join same-instant labels; many of one kind (e.g. twelve cuts) become "12 × cut ..."."""
+    if len(texts) <= 3:
+        return "; ".join(texts)
+    verbs = {text.split(" ", 1)[0] for text in texts}
+    if len(verbs) == 1:
+        return f"{len(texts)} × {verbs.pop()}"
+    return f"{texts[0]}; … (+{len(texts) - 1} more)"
 
 
 _CHANGE_KINDS = {
