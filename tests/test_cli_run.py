@@ -123,3 +123,12 @@ def test_bad_set_override_is_a_located_error(tmp_path: Path, capsys) -> None:
     assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.stabilisation=1s"]) == 2
     assert "did you mean" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_raft_only_simulation_handles_crash_and_restart() -> None:
+    from autopilot_sim.scenario import load_scenario
+    from autopilot_sim.sim.runner import Simulation
+
+    result = Simulation(load_scenario(DEMO), nomad=False).run()
+    kinds = [e["kind"] for e in result.recorder.events]
+    assert "crash" in kinds and "restart" in kinds and result.timeline == []

@@ -197,7 +197,8 @@ class Simulation:
             from autopilot_sim.scenario.types import canonical_target
 
             self._crashed_by_target[canonical_target(payload)] = name
-            self.nomad.server_crashed(name)
+            if self.nomad is not None:
+                self.nomad.server_crashed(name)
             cluster.crash(name)
             rec.event(now, "crash", f"{name} crashed" + (" (it was the leader)" if was_leader else ""), server=name)
         elif kind == "restart":
@@ -210,9 +211,11 @@ class Simulation:
             else:
                 name = self.resolve(payload, event, index)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
-            self.nomad.reset_fsm(name)
+            if self.nomad is not None:
+                self.nomad.reset_fsm(name)
             cluster.restart(name)
-            self.nomad.restart_gossip(name)
+            if self.nomad is not None:
+                self.nomad.restart_gossip(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
         elif kind == "pause":
             name = self.resolve(payload.server, event, index)
@@ -249,6 +252,9 @@ class Simulation:
             cluster.set_load(payload.writes_per_second)
             rec.event(now, "set_load", f"client load set to {payload.writes_per_second:g} writes/s",
                       writes_per_second=payload.writes_per_second)
+        elif self.nomad is None and kind in ("join", "leave", "force_leave", "upgrade", "set_autopilot"):
+            raise ScenarioRunError(event, index, now, f"{kind} needs the Nomad layer (gossip and autopilot), "
+                                                      "which this Raft-only simulation runs without")
         elif kind == "join":
             self._guard(event, index, payload.name not in cluster.servers, f"a server named {payload.name} already exists")
             self.nomad.join(payload)
