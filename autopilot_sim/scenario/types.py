@@ -241,7 +241,7 @@ _UPGRADE_VERSION_RE = re.compile(UPGRADE_VERSION_PATTERN)
 
 def _version_scalar(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(f"a version must be text: write it in quotes, e.g. \"1.10.0\"")
+        raise ValueError("a version must be text: write it in quotes, e.g. \"1.10.0\"")
     return value
 
 

@@ -677,10 +677,10 @@ class Cluster:
             self.messages_lost += 1
             self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
             return
-        self._at(back, (self._call, self._app_reply, (src, on_reply, on_error, answer, deadline)))
+        self._at(back, (self._call, self._app_reply, (src, on_reply, answer)))
 
-    def _app_reply(self, src, on_reply, on_error, answer, deadline) -> None:
-        if (self.servers[src].up):
+    def _app_reply(self, src: str, on_reply, answer) -> None:
+        if self.servers[src].up:  # a caller that crashed meanwhile hears nothing
             on_reply(answer)
 
     # ------------------------------------------------------------------ observation

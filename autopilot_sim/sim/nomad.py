@@ -448,7 +448,7 @@ class LeaderDuties:
         # raft-autopilot gathers the leader's LastIndex and last_log_term right before fetching
         # the remote stats (state.go gatherNextStateInputs), not when the fetch completes.
         node = self.server.node
-        tick = _Tick(now, known, fetched, pending, round_id, node.last_index, node.last_term)
+        tick = _Tick(now, known, fetched, pending, round_id, node.last_index, node.last_term, self.raft_servers())
         for name in todo:
             self.outstanding.add(name)
             cluster.app_rpc(
@@ -479,10 +479,9 @@ class LeaderDuties:
 
     def _build(self, tick: _Tick) -> None:
         tick.done = True
-        node = self.server.node
         config = self.layer.stores[self.name].get() or self.layer.agent_config
         inputs = TickInputs(
-            now=self.layer_time(tick.now), config=config, raft_servers=self.raft_servers(),
+            now=self.layer_time(tick.now), config=config, raft_servers=tick.raft_servers,
             known_servers=tick.known, latest_index=tick.latest_index, last_term=tick.last_term,
             fetched_stats=tick.fetched, leader_id=self.name, is_leader=True,
             first_state_time=self.first_state_time,
@@ -582,6 +581,7 @@ class _Tick:
     round_id: int
     latest_index: int  # the leader's own last index and last log term at the tick's start
     last_term: int
+    raft_servers: list[RaftServer]  # the Raft configuration at the tick's start
     done: bool = False
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from autopilot_sim.durations import SECOND, format_duration
 from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
-from autopilot_sim.raft.node import FOLLOWER, LEADER
+from autopilot_sim.raft.node import FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
