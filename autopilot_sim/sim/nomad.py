@@ -314,10 +314,9 @@ class LeaderDuties:
         self.state: State | None = None
         self.first_state_time: int | None = None
         self.outstanding: set[str] = set()
-        self._fetch_round = 0
         self._last_refusals: dict[str, str] = {}
         self._pending_members: list = []
-        self.barrier_index = layer.propose(server, BARRIER, None)
+        layer.propose(server, BARRIER, None)  # establishLeadership waits for it to be applied
 
     @property
     def name(self) -> str:
@@ -439,8 +438,6 @@ class LeaderDuties:
         interval = self.layer.update_interval
         cluster.call_at(now + interval, self.update_tick)
         known = self.known_servers()
-        self._fetch_round += 1
-        round_id = self._fetch_round
         fetched: dict[str, ServerStats] = {self.name: stats_from_raft(self.server.node.stats(now))}
         waiting = {name for name, srv in known.items() if srv.node_status != "left" and name != self.name}
         todo = sorted(waiting - self.outstanding)
@@ -448,7 +445,7 @@ class LeaderDuties:
         # raft-autopilot gathers the leader's LastIndex and last_log_term right before fetching
         # the remote stats (state.go gatherNextStateInputs), not when the fetch completes.
         node = self.server.node
-        tick = _Tick(now, known, fetched, pending, round_id, node.last_index, node.last_term, self.raft_servers())
+        tick = _Tick(now, known, fetched, pending, node.last_index, node.last_term, self.raft_servers())
         for name in todo:
             self.outstanding.add(name)
             cluster.app_rpc(
@@ -578,7 +575,6 @@ class _Tick:
     known: dict[str, Server]
     fetched: dict[str, ServerStats]
     pending: set[str]
-    round_id: int
     latest_index: int  # the leader's own last index and last log term at the tick's start
     last_term: int
     raft_servers: list[RaftServer]  # the Raft configuration at the tick's start
