@@ -166,6 +166,13 @@ class NomadApi:
             return _text(400, "Invalid index"), False
         return None, stale
 
+    def _read_options(self, req: _Request) -> tuple[Response | None, bool]:
+        """Query options, then the region check, as every read endpoint does them."""
+        error, stale = self._query_options(req)
+        if error is None:
+            error = self._other_region(req)
+        return error, stale
+
     def _other_region(self, req: _Request) -> Response | None:
         region = first(req.query, "region")
         if region != "" and region != self.region:
@@ -190,10 +197,7 @@ class NomadApi:
         return _text(404, INVALID_METHOD)
 
     def _get_configuration(self, req: _Request) -> Response:
-        error, stale = self._query_options(req)
-        if error is not None:
-            return error
-        error = self._other_region(req)
+        error, stale = self._read_options(req)
         if error is not None:
             return error
         snap = self.live.snapshot
@@ -244,10 +248,7 @@ class NomadApi:
     def _autopilot_health(self, req: _Request) -> Response:
         if req.method != "GET":
             return _text(404, INVALID_METHOD)
-        error, _ = self._query_options(req)  # stale is parsed, then forced off: health is the leader's
-        if error is not None:
-            return error
-        error = self._other_region(req)
+        error, _ = self._read_options(req)  # stale is parsed, then forced off: health is the leader's
         if error is not None:
             return error
         snap = self.live.snapshot
@@ -283,10 +284,7 @@ class NomadApi:
     def _raft_configuration(self, req: _Request) -> Response:
         if req.method != "GET":
             return Response(405)  # Nomad writes the status and no body
-        error, stale = self._query_options(req)
-        if error is not None:
-            return error
-        error = self._other_region(req)
+        error, stale = self._read_options(req)
         if error is not None:
             return error
         snap = self.live.snapshot
@@ -303,10 +301,7 @@ class NomadApi:
     def _status(self, req: _Request) -> tuple[Response | None, bool]:
         if req.method != "GET":
             return _text(405, INVALID_METHOD), False
-        error, stale = self._query_options(req)
-        if error is None:
-            error = self._other_region(req)
-        return error, stale
+        return self._read_options(req)
 
     def _status_leader(self, req: _Request) -> Response:
         error, stale = self._status(req)

@@ -333,6 +333,13 @@ def health_text(report: dict[str, Any]) -> str:
 
 # --- the commands --------------------------------------------------------------------------------
 
+_GENERAL_OPTIONS = """General Options:
+
+  -address=<addr>   The address of the Nomad server (NOMAD_ADDR; default http://127.0.0.1:4646).
+  -token=<token>    The SecretID of an ACL token (NOMAD_TOKEN).
+  -region=<region>  The region of the servers (NOMAD_REGION).
+"""
+
 HELP = {
     "get-config": """Usage: autopilot-sim operator autopilot get-config [options]
 
@@ -341,12 +348,7 @@ HELP = {
   If ACLs are enabled, this command requires a token with the 'operator:read'
   capability.
 
-General Options:
-
-  -address=<addr>   The address of the Nomad server (NOMAD_ADDR; default http://127.0.0.1:4646).
-  -token=<token>    The SecretID of an ACL token (NOMAD_TOKEN).
-  -region=<region>  The region of the servers (NOMAD_REGION).
-
+{general}
 Get Config Options:
 
   -json
@@ -359,12 +361,7 @@ Get Config Options:
   If ACLs are enabled, this command requires a token with the 'operator:write'
   capability.
 
-General Options:
-
-  -address=<addr>   The address of the Nomad server (NOMAD_ADDR; default http://127.0.0.1:4646).
-  -token=<token>    The SecretID of an ACL token (NOMAD_TOKEN).
-  -region=<region>  The region of the servers (NOMAD_REGION).
-
+{general}
 Set Config Options:
 
   -cleanup-dead-servers=[true|false]
@@ -383,17 +380,13 @@ Set Config Options:
   If ACLs are enabled, this command requires a token with the 'operator:read'
   capability.
 
-General Options:
-
-  -address=<addr>   The address of the Nomad server (NOMAD_ADDR; default http://127.0.0.1:4646).
-  -token=<token>    The SecretID of an ACL token (NOMAD_TOKEN).
-  -region=<region>  The region of the servers (NOMAD_REGION).
-
+{general}
 Output Options:
 
   -json
     Output the autopilot health in JSON format.""",
 }
+HELP = {name: text.replace("{general}", _GENERAL_OPTIONS) for name, text in HELP.items()}
 
 SET_FLAGS = [
     Flag("cleanup-dead-servers", _go_bool),

@@ -334,21 +334,31 @@ class Cluster:
 
     # ------------------------------------------------------------------ timers
 
-    def _fire_timer(self, payload: tuple) -> None:
-        _, server, key, at, epoch = payload
-        if epoch != server.epoch or server.scheduled.get(key) != at:
-            return
-        del server.scheduled[key]
-        deadline = server.timers.get(key)
+    def _due(self, server: SimServer, timers: dict, scheduled: dict, key: object, at: int, epoch: int,
+             fire) -> bool:
+        """Lazy-timer bookkeeping shared by Raft and gossip timers: True when `key` is due now.
+
+        A stale event (superseded, cancelled, or from before a crash) is dropped; one whose
+        deadline moved later re-schedules itself; a paused process fires its due timers at resume.
+        """
+        if epoch != server.epoch or scheduled.get(key) != at:
+            return False
+        del scheduled[key]
+        deadline = timers.get(key)
         if deadline is None:
-            return
+            return False
         now = self.env.now
         if deadline > now:
-            server.scheduled[key] = deadline
-            self._at(deadline - now, (self._fire_timer, server, key, deadline, epoch))
+            scheduled[key] = deadline
+            self._at(deadline - now, (fire, server, key, deadline, epoch))
+            return False
+        return now >= server.paused_until
+
+    def _fire_timer(self, payload: tuple) -> None:
+        _, server, key, at, epoch = payload
+        if not self._due(server, server.timers, server.scheduled, key, at, epoch, self._fire_timer):
             return
-        if now < server.paused_until:
-            return  # fired at resume
+        now = self.env.now
         if now < server.busy_until and type(key) is str:
             # Node-level timers (follower check, election, lease) run on the main loop, which a
             # disk write blocks; per-peer heartbeat and replication timers are goroutines of their own.
@@ -551,22 +561,20 @@ class Cluster:
                 self._flush(server)
             else:
                 handler(server, src, msg)
+        # Timers that came due during the pause fire now, in deadline order: gossip, then Raft.
         if server.gossip is not None and server.up:
-            due = sorted((d, repr(k), k) for k, d in server.gtimers.items() if d <= now)
-            for _, _, key in due:
-                if server.gtimers.get(key, now + 1) <= now:
-                    del server.gtimers[key]
-                    server.gscheduled.pop(key, None)
-                    server.gossip.on_timer(key, now)
-                    self.flush_gossip(server)
-        # Timers that came due during the pause fire now, in deadline order.
-        due = sorted((d, repr(k), k) for k, d in server.timers.items() if d <= now)
-        for _, _, key in due:
-            if server.timers.get(key) is not None and server.timers[key] <= now:
-                del server.timers[key]
-                server.scheduled.pop(key, None)
-                server.node.on_timer(key, now)
-                self._flush(server)
+            self._fire_overdue(server.gtimers, server.gscheduled, server.gossip, lambda: self.flush_gossip(server))
+        self._fire_overdue(server.timers, server.scheduled, server.node, lambda: self._flush(server))
+
+    def _fire_overdue(self, timers: dict, scheduled: dict, target, flush) -> None:
+        now = self.env.now
+        for _, _, key in sorted((d, repr(k), k) for k, d in timers.items() if d <= now):
+            deadline = timers.get(key)
+            if deadline is not None and deadline <= now:  # an earlier handler may have re-armed it
+                del timers[key]
+                scheduled.pop(key, None)
+                target.on_timer(key, now)
+                flush()
 
     # ------------------------------------------------------------------ gossip (serf / memberlist)
 
@@ -616,21 +624,11 @@ class Cluster:
 
     def _fire_gtimer(self, payload: tuple) -> None:
         _, server, key, at, epoch = payload
-        if epoch != server.epoch or server.gscheduled.get(key) != at:
+        if server.gossip is None or not self._due(server, server.gtimers, server.gscheduled, key, at, epoch,
+                                                  self._fire_gtimer):
             return
-        del server.gscheduled[key]
-        deadline = server.gtimers.get(key)
-        if deadline is None or server.gossip is None:
-            return
-        now = self.env.now
-        if deadline > now:
-            server.gscheduled[key] = deadline
-            self._at(deadline - now, (self._fire_gtimer, server, key, deadline, epoch))
-            return
-        if now < server.paused_until:
-            return  # fired at resume
         del server.gtimers[key]
-        server.gossip.on_timer(key, now)
+        server.gossip.on_timer(key, self.env.now)
         self.flush_gossip(server)
 
     # ------------------------------------------------------------------ application RPCs
