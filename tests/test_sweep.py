@@ -203,3 +203,21 @@ def test_cli(tmp_path: Path, SCENARIO: Path, capsys: pytest.CaptureFixture[str])
     assert "FAILED cluster.servers=abc, duration=70s" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["sweep", str(SCENARIO), "--seeds", "2", "--workers", "2", "--scheduler", "tcp://x:1"])
+
+
+def test_plot_a_sweep_directory(local_sweep: Path, SCENARIO: Path, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "plots"
+    assert main(["plot", str(local_sweep), "-o", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "down_episodes_first_serf_failed_after_s.png" in names
+    assert "seed.png" not in names and "combination.png" not in names  # identity, not figures
+    assert main(["plot", str(local_sweep), "-o", str(out), "--figure", "quorum_lost",
+                 "--figure", "down_episodes_first_removed_after_s"]) == 0
+    assert main(["plot", str(local_sweep), "--figure", "nope"]) == 2
+    assert "no figure named nope" in capsys.readouterr().err
+    # Seeds only: each figure as the distribution of its runs.
+    sweep(SCENARIO, seeds=3, workers=1, out=tmp_path / "seeds")
+    assert main(["plot", str(tmp_path / "seeds")]) == 0
+    assert (tmp_path / "seeds" / "plots" / "down_episodes_first_serf_failed_after_s.png").is_file()
