@@ -1,7 +1,8 @@
 """Figures of a sweep directory: every figure against the swept parameter, one PNG each.
 
 For a numeric figure the plot shows, at each value of the swept parameter, the median over the
-runs that reported it (line and dots) and the band from the 10th to the 90th percentile; for a
+runs that reported it (line and markers), the band from the 10th to the 90th percentile and
+every run as a faint dot; for a
 boolean figure (``quorum_lost``, ``expectation_failed``, ``run_failed``) the share of runs where
 it was true. The x axis is the first parameter with more than one value: numeric when all its
 values are numbers or Go durations (durations in seconds), else one position per value. When
@@ -122,6 +123,8 @@ def figure_against_parameter(meta: dict[str, Any], records: list[dict[str, Any]]
                 continue
             ys = np.array([r[name] for r in subset if _ran(r) and _is_number(r.get(name))], dtype=float)
             if len(ys):
+                # Every run as a faint dot: medians alone hide lumps such as a 10 s tick grid.
+                ax.scatter(np.full(len(ys), position[v]), ys, s=9, color=colour, alpha=0.22, linewidths=0)
                 p10, p50, p90 = np.percentile(ys, [10, 50, 90])
                 xs.append(position[v])
                 mid.append(p50)

@@ -58,8 +58,13 @@ def run_inline(text: str, filename: str, chunks: list[Chunk]) -> Iterator[list[d
 def _context() -> multiprocessing.context.BaseContext:
     # Never fork: the parent may hold threads (tqdm's monitor, Dask) and forked children would
     # inherit their locks. forkserver starts workers from a clean server process; spawn elsewhere.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    # The forkserver imports the simulator once; each worker forked from it starts warm.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["autopilot_sim.sweep.worker", "autopilot_sim.sim.runner",
+                                        "autopilot_sim.scenario"])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def run_pool(text: str, filename: str, chunks: list[Chunk], workers: int) -> Iterator[list[dict[str, Any]]]:
