@@ -204,31 +204,38 @@ class _QuorumTracker:
     """Replays membership, liveness and network faults to tell when a quorum could exist."""
 
     def __init__(self, servers: list[str], voters: list[str]) -> None:
-        self.network = Network(0, Latency("constant"))
-        for name in servers:
-            self.network.add_server(name)
+        self.servers = list(servers)
+        self.network: Network | None = None  # built at the first network fault (most runs have none)
         self.voters = list(voters)
         self.down: set[str] = set()
         self.paused_until: dict[str, int] = {}
 
+    def _net(self) -> Network:
+        if self.network is None:
+            self.network = Network(0, Latency("constant"))
+            for name in self.servers:
+                self.network.add_server(name)
+        return self.network
+
     def apply(self, e: dict[str, Any]) -> None:
         kind, server, t = e["kind"], e.get("server"), int(e["t_ns"])
-        net = self.network
         if kind in ("crash", "stopped"):
             self.down.add(server)
         elif kind == "restart":
             self.down.discard(server)
         elif kind == "join":
-            net.add_server(server)
+            self.servers.append(server)
+            if self.network is not None:
+                self.network.add_server(server)
             self.down.discard(server)
         elif kind == "pause" and e.get("duration"):
             self.paused_until[server] = max(self.paused_until.get(server, 0), t + parse_duration(e["duration"]))
         elif kind == "partition":
-            net.partition(e["groups"])
+            self._net().partition(e["groups"])
         elif kind == "cut":
-            net.cut(e["source"], e["target"], e.get("traffic", "all"))
+            self._net().cut(e["source"], e["target"], e.get("traffic", "all"))
         elif kind == "heal":
-            net.heal(e.get("source"), e.get("target"))
+            self._net().heal(e.get("source"), e.get("target"))
         elif kind == "configuration_committed" and "servers" in e:
             self.voters = [sid for sid, suffrage in e["servers"].items() if suffrage == "voter"]
 
@@ -236,6 +243,8 @@ class _QuorumTracker:
         """Whether some alive voter has two-way Raft links to a quorum's worth of alive voters."""
         alive = [v for v in self.voters if v not in self.down and self.paused_until.get(v, 0) <= t]
         quorum = len(self.voters) // 2 + 1
+        if self.network is None:
+            return len(alive) >= quorum
         up = self.network.is_up
         for v in alive:
             if 1 + sum(1 for u in alive if u != v and up(v, u) and up(u, v)) >= quorum:
