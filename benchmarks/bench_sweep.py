@@ -86,6 +86,7 @@ def main() -> int:
         "python": platform.python_version(),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "runs": runs,
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "bare_run_s": round(bare, 4),
         "workers_1": {"wall_s": round(wall1, 3), "runs_per_s": round(rate1, 3),
                       "overhead_per_run_s": round(wall1 / runs - bare, 4)},
@@ -96,7 +97,7 @@ def main() -> int:
         "identical_records_1_vs_2_workers": same,
     }
     print(f"60 s, 5-server scenario (10 writes/s, a follower crash), {runs} runs, "
-          f"{result['cpus']} CPUs, Python {result['python']}")
+          f"{result['cpus']} CPUs, Python {result['python']}, load average {result['load_average_1min']}")
     print(f"  one run, bare                     {bare:8.3f} s")
     print(f"  1 worker (in process)             {rate1:8.2f} runs/s   (sweep overhead "
           f"{result['workers_1']['overhead_per_run_s'] * 1000:.1f} ms/run)")

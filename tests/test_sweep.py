@@ -221,3 +221,15 @@ def test_plot_a_sweep_directory(local_sweep: Path, SCENARIO: Path, tmp_path: Pat
     sweep(SCENARIO, seeds=3, workers=1, out=tmp_path / "seeds")
     assert main(["plot", str(tmp_path / "seeds")]) == 0
     assert (tmp_path / "seeds" / "plots" / "down_episodes_first_serf_failed_after_s.png").is_file()
+
+
+def test_a_sweep_record_is_the_standalone_run(local_sweep: Path, SCENARIO: Path) -> None:
+    from autopilot_sim.scenario import load_scenario
+    from autopilot_sim.sim.runner import Simulation
+
+    record = _read(local_sweep / "runs.jsonl")[4]  # suspicion_mult 6, seed index 1
+    assert record["gossip.suspicion_mult"] == "6"
+    scenario = load_scenario(SCENARIO, overrides=[SHORT, "gossip.suspicion_mult=6"])
+    summary = Simulation(scenario, seed=record["seed"]).run().summary
+    flat = flatten_summary(summary)
+    assert {k: record[k] for k in flat} == flat

@@ -131,7 +131,7 @@ def sweep(scenario: str | os.PathLike[str], *, seeds: int,
         records = sweep("scenarios/follower-crash-cleanup.yaml", seeds=20,
                         sets={"gossip.suspicion_mult": [4, 6]}, workers=2)
     """
-    from autopilot_sim.scenario import ScenarioError, load_scenario_text
+    from autopilot_sim.scenario import load_scenario_text
 
     path = Path(scenario)
     try:
@@ -152,8 +152,22 @@ def sweep(scenario: str | os.PathLike[str], *, seeds: int,
         specs = plan(swept, seeds, root, mode)
     except PlanError as exc:
         raise SweepError(str(exc)) from None
-    params = [k for k, _ in swept]
 
+    # Connect first: an unreachable scheduler must not leave a half-made sweep directory behind.
+    client, owned = _connect(scheduler) if scheduler is not None else (None, False)
+    try:
+        return _sweep(text, filename, swept, specs, seeds, root, mode, workers, client, out, resume, progress)
+    finally:
+        if owned:
+            client.close()
+
+
+def _sweep(text: str, filename: str, swept: list[tuple[str, list[str]]], specs: list[RunSpec], seeds: int,
+           root: int, mode: str, workers: int | None, client: Any, out: str | os.PathLike[str] | None,
+           resume: bool, progress: bool) -> Records:
+    from autopilot_sim.scenario import ScenarioError
+
+    params = [k for k, _ in swept]
     out_dir = Path(out) if out is not None else None
     done: dict[str, dict[str, Any]] = {}
     identity = fingerprint(text, swept, seeds, root, mode)
@@ -195,7 +209,7 @@ def sweep(scenario: str | os.PathLike[str], *, seeds: int,
             if spec.key in records:
                 executed += 1
                 _emit(records[spec.key], stream, bar)
-        for chunk in _execute(text, filename, runnable, workers, scheduler):
+        for chunk in _execute(text, filename, runnable, workers, client):
             for record in chunk:
                 records[record["key"]] = record
                 executed += 1
@@ -252,28 +266,25 @@ def _prepare_dir(out_dir: Path, identity: dict[str, Any], resume: bool) -> dict[
     return {r["key"]: r for r in _read_records(runs)}
 
 
+def _connect(scheduler: Any) -> tuple[Any, bool]:
+    """(Dask client, whether this call owns it) for an address or an existing client."""
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    try:
+        return Client(scheduler, timeout="10s"), True
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+
+
 def _execute(text: str, filename: str, specs: list[RunSpec], workers: int | None,
-             scheduler: Any) -> Iterator[list[dict[str, Any]]]:
+             client: Any) -> Iterator[list[dict[str, Any]]]:
     if not specs:
         return
-    if scheduler is not None:
-        from distributed import Client
-
-        client = scheduler if isinstance(scheduler, Client) else None
-        try:
-            if client is None:
-                client = Client(scheduler, timeout="10s")
-                owned = True
-            else:
-                owned = False
-        except (OSError, TimeoutError) as exc:
-            raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        try:
-            chunks = backends.make_chunks(specs, backends.dask_slots(client))
-            yield from backends.run_dask(text, filename, chunks, client)
-        finally:
-            if owned:
-                client.close()
+    if client is not None:
+        chunks = backends.make_chunks(specs, backends.dask_slots(client))
+        yield from backends.run_dask(text, filename, chunks, client)
         return
     count = backends.default_workers() if workers is None else workers
     count = min(count, len(specs))
