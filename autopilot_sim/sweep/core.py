@@ -202,6 +202,11 @@ def _sweep(text: str, filename: str, swept: list[tuple[str, list[str]]], specs: 
             runnable.append(spec)
 
     stream = (out_dir / RUNS_FILE).open("a", encoding="utf-8") if out_dir is not None else None
+    if stream is not None and stream.tell() > 0:
+        with (out_dir / RUNS_FILE).open("rb") as existing:  # a line cut short must not swallow the next
+            existing.seek(-1, os.SEEK_END)
+            if existing.read(1) != b"\n":
+                stream.write("\n")
     bar = _progress(len(todo), progress)
     executed = 0  # records produced by this call: runs carried out, and runs refused up front
     try:
