@@ -6,9 +6,12 @@ Measures, for the same sweep (one scenario, N seeds):
       overhead per run over (a) (loading, flattening, writing runs.jsonl);
   (c) `sweep(..., workers=2)` (a forkserver pool of 2 processes): runs/s, and the start-up
       cost: a 2-run sweep of 1-second runs on a fresh pool, minus the runs themselves;
-  (d) the scaling efficiency: (runs/s with 2 workers) / (2 x runs/s with 1 worker).
+  (d) the scaling efficiency: (runs/s with 2 workers) / (2 x runs/s with 1 worker);
+  (e) the CPU time per run in this process and in a pool worker (the same chunks, timed with
+      `time.process_time` inside the worker): their ratio is the efficiency the pool would
+      reach on otherwise idle cores, and it does not depend on what else the machine runs.
 
-The machine's other load shows up directly in these numbers: compare runs on a quiet machine.
+The machine's other load shows up directly in (b)-(d): compare runs on a quiet machine, or read (e).
 
 Usage: python benchmarks/bench_sweep.py [--runs 40] [--json out.json] [--quick]
 """
@@ -59,6 +62,38 @@ def timed_sweep(path: Path, runs: int, workers: int, out: Path) -> float:
     return wall
 
 
+def _timed_chunk(text: str, filename: str, specs: list) -> tuple[int, float]:
+    """Run a chunk in a pool worker; (runs, CPU seconds spent on them)."""
+    from autopilot_sim.sweep.worker import run_chunk
+
+    start = time.process_time()
+    records = run_chunk(text, filename, specs)
+    return len(records), time.process_time() - start
+
+
+def cpu_per_run(path: Path, runs: int) -> tuple[float, float]:
+    """CPU seconds per run in this process, and in the workers of a 2-process pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from autopilot_sim.sweep.backends import _context, make_chunks
+    from autopilot_sim.sweep.plan import plan
+    from autopilot_sim.sweep.worker import run_chunk
+
+    text, name = path.read_text(), str(path)
+    specs = plan([], runs, 1)
+    chunks = make_chunks(specs, 2)
+    inline, pooled = [], []
+    for _ in range(2):  # alternate, and keep each side's best: other processes inflate CPU time too
+        start = time.process_time()
+        for chunk in chunks:
+            run_chunk(text, name, chunk)
+        inline.append((time.process_time() - start) / runs)
+        with ProcessPoolExecutor(max_workers=2, mp_context=_context()) as pool:
+            done = list(pool.map(_timed_chunk, [text] * len(chunks), [name] * len(chunks), chunks))
+        pooled.append(sum(cpu for _, cpu in done) / sum(n for n, _ in done))
+    return min(inline), min(pooled)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40, help="seeds in the measured sweeps (default 40)")
@@ -81,6 +116,7 @@ def main() -> int:
         short_run = time.perf_counter() - start
         startup_wall = timed_sweep(tiny, 2, 2, root / "startup")
         same = (root / "w1" / "runs.jsonl").read_bytes() == (root / "w2" / "runs.jsonl").read_bytes()
+        cpu_inline, cpu_pool = cpu_per_run(path, runs)
     rate1, rate2 = runs / wall1, runs / wall2
     result = {
         "python": platform.python_version(),
@@ -94,6 +130,9 @@ def main() -> int:
         "pool_startup_s": round(startup_wall - short_run, 3),
         "pool_startup_per_run_s": round((startup_wall - short_run) / runs, 4),
         "scaling_efficiency_2": round(rate2 / (2 * rate1), 3),
+        "cpu_per_run_in_process_s": round(cpu_inline, 4),
+        "cpu_per_run_in_pool_worker_s": round(cpu_pool, 4),
+        "cpu_efficiency_2": round(cpu_inline / cpu_pool, 3),
         "identical_records_1_vs_2_workers": same,
     }
     print(f"60 s, 5-server scenario (10 writes/s, a follower crash), {runs} runs, "
@@ -105,6 +144,8 @@ def main() -> int:
     print(f"  pool start-up                     {result['pool_startup_s']:8.3f} s "
           f"({result['pool_startup_per_run_s'] * 1000:.1f} ms per run over {runs} runs)")
     print(f"  scaling efficiency, 2 workers     {result['scaling_efficiency_2']:8.3f}")
+    print(f"  CPU per run: in process {cpu_inline:.3f} s, in a pool worker {cpu_pool:.3f} s "
+          f"(efficiency on idle cores {result['cpu_efficiency_2']:.3f})")
     print(f"  identical runs.jsonl (1 vs 2)     {same}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
