@@ -16,15 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # a plain dependency: never skipped
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-pytest.importorskip("matplotlib")
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-
-from autopilot_sim import plot  # noqa: E402
-from autopilot_sim.cli import main  # noqa: E402
+from autopilot_sim import plot
+from autopilot_sim.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scenarios" / "demo.yaml"
