@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # a plain dependency: never skipped
+
+# matplotlib is a plain dependency: these tests are never skipped.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
