@@ -22,7 +22,6 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
-pytest.importorskip("matplotlib")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = [
@@ -94,7 +93,7 @@ def test_runs_top_to_bottom_on_this_interpreter(name):
 def test_01_quorum_table_and_losing_servers():
     _, r, _, _ = execute(NAMES[0])
     table = {row["servers"]: (row["quorum"], row["failure_tolerance"]) for row in r["table"]}
-    # Consul's deployment table (raft-peers-and-papers.md §3.1)
+    # Consul's deployment table (docs/behaviour/papers.md §3.1)
     assert [table[n] for n in range(1, 8)] == [(1, 0), (2, 0), (2, 1), (3, 1), (3, 2), (4, 2), (4, 3)]
     for n, margins in (("3", [0, -1]), ("5", [1, 0, -1])):
         phases = r["phases"][n]

@@ -182,7 +182,7 @@ def test_random_faults_are_safe_and_heal_to_one_leader_with_converged_logs(s):
     * an RPC outstanding at H ends by its deadline, <= H + 10 s (Nomad's RaftTimeout: black-holed
       requests, and TCP retransmissions of messages sent under loss, fail then);
     * the replication loop then waits one CommitTimeout wake-up (< 2CT = 100 ms) plus its
-      back-off, capped at 10 ms x 2^10 = 10.24 s (§4.4), before it sends again: every
+      back-off, capped at 10 ms x 2^10 = 10.24 s (docs/behaviour/raft.md §4.4), before it sends again: every
       leader->follower pipe works again by H + 10 + 0.1 + 10.24 = H + 20.34 s (exactly the
       worst case built by test_engine.py::test_worst_case_replication_resumes_after_deadline_
       plus_backoff_cap);

@@ -3,7 +3,7 @@
 Why the standard library: no dependency, a thread per connection fits a handler that only
 reads a published snapshot (no lock, no SimPy), and it makes Nomad's exact bytes easy to emit
 (plain-text errors, the bare ``true``). An asyncio server would only pay off if the simulation
-itself ran on the event loop (ecosystem-notes.md §4.8).
+itself ran on the event loop (docs/api.md, "How it works").
 
 Transport details that clients rely on:
 

@@ -43,8 +43,9 @@ def main(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else run_dir / f"{args.kind}.png"
     try:
         from autopilot_sim import plot
-    except ImportError as exc:  # matplotlib is an optional dependency
-        return _fail(f"plotting needs matplotlib ({exc}); install it with: pip install 'autopilot-sim[plot]'")
+    except ImportError as exc:  # a dependency, but a broken environment deserves a clear message
+        return _fail(f"plotting needs matplotlib, which could not be imported ({exc}); "
+                     "reinstall it with: pip install matplotlib")
     if output.suffix.lower() not in plot.SAVE_FORMATS:
         return _fail(f"-o {output}: unknown extension {output.suffix or '(none)'!r}; "
                      f"use {', '.join(plot.SAVE_FORMATS)}")

@@ -309,7 +309,8 @@ class Cluster:
                 self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
             return
         if now < server.busy_until and msg.main_loop:
-            # The main loop is blocked on a disk write; heartbeats take the fast path (§2.4).
+            # The main loop is blocked on a disk write; heartbeats take the fast path
+            # (docs/behaviour/raft.md §2.4).
             self._at(server.busy_until - now, (self._redeliver, src, server, msg, server.epoch))
             return
         server.node.on_message(src, msg, now)
