@@ -14,6 +14,7 @@ from urllib.parse import quote
 import jsonschema
 import pytest
 from api_support import ADMIN, READER, WRITER, Raw, scenario, served
+from fuzzing import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,7 +152,7 @@ def fuzz_server():
         raw.close()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow], derandomize=True)
 @given(request=REQUESTS, body=BODIES, tok=TOKENS)
 def test_fuzz_requests_get_documented_answers(fuzz_server, request, body, tok) -> None:

@@ -8,7 +8,9 @@ Liveness: after the last fault is healed, exactly one leader is elected and ever
 within a bound derived from the rules (see the first test's docstring).
 
 The default run keeps the example counts small enough for the whole file to take ~20 s; the
-`slow`-marked variant (`pytest -m slow`) runs 500 longer, denser schedules.
+`slow`-marked variant (`pytest -m slow`) runs 500 longer, denser schedules. The default run is
+derandomized (the same examples every time); `make fuzz` draws new ones, 10x as many, slow
+variant included.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 from engine_harness import MS, S, converged, leaders, names
+from fuzzing import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,7 +174,7 @@ def run_schedule(s: Schedule, bound: int = LIVENESS_BOUND, observe=None) -> tupl
     return c, since - healed
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedules())
 def test_random_faults_are_safe_and_heal_to_one_leader_with_converged_logs(s):
     """Crashes, restarts, partitions, one-way cuts, heals, loss, pauses and load changes at
@@ -205,7 +208,7 @@ def test_random_faults_are_safe_and_heal_to_one_leader_with_converged_logs(s):
     assert len(logs) == 1
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedules(max_n=5, horizon_ms=20_000, max_faults=8))
 def test_leader_isolation_and_restart_storms(s):
     """Denser schedules of crashes/restarts and partitions on smaller clusters."""
@@ -284,7 +287,7 @@ def members_converged(c: Cluster) -> bool:
     )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(membership_schedules())
 def test_membership_changes_under_faults_are_safe_and_converge(s):
     """AddNonvoter / AddVoter / DemoteVoter / RemoveServer requests at whichever server leads,
@@ -323,7 +326,7 @@ def test_membership_changes_under_faults_are_safe_and_converge(s):
 
 
 @pytest.mark.slow
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedules(max_n=7, horizon_ms=90_000, max_faults=40))
 def test_random_faults_heavy(s):
     """The first property with 90 s of faults, up to 40 of them, 500 examples (~1 min)."""
