@@ -151,3 +151,14 @@ def test_run_with_plot_into_an_existing_directory(tmp_path):
     assert main(["run", str(DEMO), "--out", str(out), "--quiet", "--until", "20s", "--seed", "2"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
     assert leftovers(tmp_path) == []
+
+
+def test_a_symlinked_run_directory_is_written_through(tmp_path, two_runs):
+    """The partial directory goes beside the real directory, on its file system."""
+    real, link = tmp_path / "elsewhere" / "real", tmp_path / "link"
+    two_runs[0].write(real)
+    link.symlink_to(real, target_is_directory=True)
+    two_runs[1].write(link)
+    two_runs[1].write(tmp_path / "other")
+    assert link.is_symlink() and snapshot(real) == snapshot(tmp_path / "other")
+    assert leftovers(tmp_path) == [] and leftovers(real.parent) == []

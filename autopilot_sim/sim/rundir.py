@@ -40,8 +40,10 @@ def write_run_dir(out: str | Path, files: Mapping[str, str]) -> Path:
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(out)
-    tmp = _make_partial_dir(out)
+    # Beside the real directory (out may be a symlink): renames must stay on one file system.
+    home = out.resolve() if out.exists() else out
+    _remove_abandoned(home)
+    tmp = _make_partial_dir(home)
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
