@@ -65,8 +65,10 @@ def main(args: argparse.Namespace) -> int:
 def write_run_plots(run_dir: str | Path) -> list[Path]:
     """Write timeline.png and swimlanes.png into a run directory (used by `run --plot`)."""
     from autopilot_sim import plot
+    from autopilot_sim.sim.rundir import write_file_atomically
 
     run = plot.load_run(run_dir)
     out = Path(run_dir)
-    return [plot.save(plot.failure_tolerance_timeline(run), out / "timeline.png"),
-            plot.save(plot.swimlanes(run), out / "swimlanes.png")]
+    # Each plot appears whole or not at all (a killed run never leaves half a PNG).
+    return [write_file_atomically(out / "timeline.png", lambda p: plot.save(plot.failure_tolerance_timeline(run), p)),
+            write_file_atomically(out / "swimlanes.png", lambda p: plot.save(plot.swimlanes(run), p))]
