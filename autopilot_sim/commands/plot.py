@@ -51,8 +51,9 @@ def main(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else run_dir / f"{args.kind}.png"
     try:
         from autopilot_sim import plot
-    except ImportError as exc:  # matplotlib is an optional dependency
-        return _fail(f"plotting needs matplotlib ({exc}); install it with: pip install 'autopilot-sim[plot]'")
+    except ImportError as exc:  # a dependency, but a broken environment deserves a clear message
+        return _fail(f"plotting needs matplotlib, which could not be imported ({exc}); "
+                     "reinstall it with: pip install matplotlib")
     from autopilot_sim.sweep_plot import is_sweep_dir
 
     if is_sweep_dir(run_dir):
@@ -95,8 +96,10 @@ def _plot_sweep(sweep_dir: Path, out_dir: Path | None, only: list[str] | None) -
 def write_run_plots(run_dir: str | Path) -> list[Path]:
     """Write timeline.png and swimlanes.png into a run directory (used by `run --plot`)."""
     from autopilot_sim import plot
+    from autopilot_sim.sim.rundir import write_file_atomically
 
     run = plot.load_run(run_dir)
     out = Path(run_dir)
-    return [plot.save(plot.failure_tolerance_timeline(run), out / "timeline.png"),
-            plot.save(plot.swimlanes(run), out / "swimlanes.png")]
+    # Each plot appears whole or not at all (a killed run never leaves half a PNG).
+    return [write_file_atomically(out / "timeline.png", lambda p: plot.save(plot.failure_tolerance_timeline(run), p)),
+            write_file_atomically(out / "swimlanes.png", lambda p: plot.save(plot.swimlanes(run), p))]
