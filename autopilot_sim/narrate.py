@@ -41,6 +41,7 @@ def summary_table(summary: dict[str, Any]) -> list[str]:
         ("client writes accepted / rejected",
          f"{summary.get('writes', {}).get('accepted')} / {summary.get('writes', {}).get('rejected')}"),
     ]
+    rows.extend(_operator_rows(summary))
     expectations = summary.get("expectations") or []
     if expectations:
         passed = sum(1 for e in expectations if e.get("passed") and not e.get("skipped"))
@@ -51,6 +52,32 @@ def summary_table(summary: dict[str, Any]) -> list[str]:
         rows.append(("SAFETY VIOLATION", summary["safety_violation"]))
     width = max(len(k) for k, _ in rows)
     return [f"  {k:<{width}}  {v}" for k, v in rows]
+
+
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}s".replace(".000s", "s")
+
+
+def _after(value: Any) -> str:
+    return "never" if value is None else "+" + _seconds(value)
+
+
+def _operator_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The operator metrics (absent from summaries written before they existed)."""
+    if "health_status_counts" not in summary:
+        return []
+    counts = summary["health_status_counts"]
+    rows: list[tuple[str, Any]] = [
+        ("longest leaderless (after bootstrap)", _seconds(summary.get("longest_leaderless_s"))),
+        ("quorum lost", f"yes, {_seconds(summary.get('quorum_lost_s'))}" if summary.get("quorum_lost") else "no"),
+        ("health reports 200 / 429 / 500", f"{counts.get('200', 0)} / {counts.get('429', 0)} / {counts.get('500', 0)}"),
+    ]
+    for ep in summary.get("down_episodes") or []:
+        rows.append((f"{ep['server']} {ep['cause']} at {_seconds(ep['at_s'])}",
+                     (f"serf failed {_after(ep['serf_failed_after_s'])}, unhealthy {_after(ep['unhealthy_after_s'])}, "
+                      f"removed {_after(ep['removed_after_s'])}, reported healthy while down "
+                      f"{_seconds(ep['reported_healthy_while_down_s'])}")))
+    return rows
 
 
 def expectation_lines(summary: dict[str, Any], lines: dict[int, int] | None = None) -> list[str]:

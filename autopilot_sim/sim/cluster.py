@@ -406,7 +406,7 @@ class Cluster:
             elif kind == "configuration_committed" and node.role == LEADER:
                 self.recorder.event(now, "configuration_committed",
                                     f"configuration at index {note[1]} committed: {_describe_config(note[2])}",
-                                    server=server.name, index=note[1])
+                                    server=server.name, index=note[1], servers=_config_map(note[2]))
             for observer in self.observers:
                 observer(self, server, note)
 
@@ -689,9 +689,16 @@ class Cluster:
         return self.servers[name].node.stats(self.now)
 
 
+_SUFFRAGE_NAMES = {0: "voter", 1: "non-voter", 2: "staging"}
+
+
 def _describe_config(config) -> str:
-    names = {0: "voter", 1: "non-voter", 2: "staging"}
-    return ", ".join(f"{sid} ({names.get(s, s)})" for sid, s in config) or "(empty)"
+    return ", ".join(f"{sid} ({_SUFFRAGE_NAMES.get(s, s)})" for sid, s in config) or "(empty)"
+
+
+def _config_map(config) -> dict[str, str]:
+    """A configuration as {server: suffrage name}, the structured twin of `_describe_config`."""
+    return {sid: _SUFFRAGE_NAMES.get(s, str(s)) for sid, s in config}
 
 
 def format_time(t_ns: int) -> str:

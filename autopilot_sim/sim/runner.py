@@ -21,6 +21,7 @@ from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.expectations import ExpectationResult, evaluate
+from autopilot_sim.sim.metrics import scenario_metrics
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
 from autopilot_sim.sim.rundir import write_run_dir
@@ -331,6 +332,7 @@ class Simulation:
                     for r in reports]
         summary = self.summary(error)
         summary.update(health_summary(reports, end))
+        summary.update(scenario_metrics(self.scenario, self.recorder.events, timeline, end))
         summary["expectations"] = [r.to_json() for r in results]
         counts = {}
         for e in self.recorder.events:
@@ -393,7 +395,9 @@ def health_summary(reports: list[Any], end: int) -> dict[str, Any]:
     """Time unhealthy and failure tolerance over the timeline.
 
     Each report holds until the next one (the last until the end of the run). A 500 "No
-    cluster leader" report counts as unhealthy with failure tolerance 0.
+    cluster leader" report counts as unhealthy; the failure-tolerance figures cover only the
+    reports that had a leader (a 500 carries no FailureTolerance: it is not "tolerance 0"), and
+    the leaderless time is `time_without_leader`.
     """
     unhealthy = 0
     weighted = 0
@@ -402,9 +406,11 @@ def health_summary(reports: list[Any], end: int) -> dict[str, Any]:
     for i, r in enumerate(reports):
         nxt = reports[i + 1].t_ns if i + 1 < len(reports) else end
         span = max(0, nxt - r.t_ns)
-        ft = r.body.get("FailureTolerance", 0) if r.status != 500 else 0
         if r.status != 200:
             unhealthy += span
+        if r.status == 500:
+            continue
+        ft = r.body.get("FailureTolerance", 0)
         weighted += ft * span
         covered += span
         minimum = ft if minimum is None else min(minimum, ft)
