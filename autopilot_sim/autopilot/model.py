@@ -143,15 +143,24 @@ class ServerState:
         return self.health.healthy
 
 
-def is_healthy(
+#: Which rule of the health check failed (`unhealthy_rule`), in the order upstream checks them.
+RULE_NO_LEADER_REFERENCE = "no-leader-reference"
+RULE_SERF_STATUS = "serf-status"
+RULE_LAST_CONTACT = "last-contact"
+RULE_LAST_TERM = "last-term"
+RULE_TRAILING_LOGS = "trailing-logs"
+
+
+def unhealthy_rule(
     server: Server,
     stats: ServerStats,
     leader_last_term: int,
     leader_last_index: int,
     last_contact_threshold: int,
     max_trailing_logs: int,
-) -> bool:
-    """The server health rule (reference §3), checked in upstream's order.
+) -> str | None:
+    """The server health rule (reference §3), checked in upstream's order; returns the first
+    rule that fails (a ``RULE_*`` name) or None when the server is healthy.
 
     1. a leader reference exists (index and term both non-zero),
     2. the application reports the server alive,
@@ -160,17 +169,30 @@ def is_healthy(
     5. it trails the leader by at most MaxTrailingLogs entries.
     """
     if leader_last_index == 0 or leader_last_term == 0:
-        return False
+        return RULE_NO_LEADER_REFERENCE
     if server.node_status != NODE_ALIVE:
-        return False
+        return RULE_SERF_STATUS
     if stats.last_contact > last_contact_threshold or stats.last_contact < 0:
-        return False
+        return RULE_LAST_CONTACT
     if stats.last_term != leader_last_term:
-        return False
+        return RULE_LAST_TERM
     # Upstream adds two uint64s; keep Go's wrap-around so huge MaxTrailingLogs behave the same.
     if (stats.last_index + max_trailing_logs) & 0xFFFF_FFFF_FFFF_FFFF < leader_last_index:
-        return False
-    return True
+        return RULE_TRAILING_LOGS
+    return None
+
+
+def is_healthy(
+    server: Server,
+    stats: ServerStats,
+    leader_last_term: int,
+    leader_last_index: int,
+    last_contact_threshold: int,
+    max_trailing_logs: int,
+) -> bool:
+    """Upstream `isHealthy`: true when no rule of `unhealthy_rule` fails."""
+    return unhealthy_rule(server, stats, leader_last_term, leader_last_index,
+                          last_contact_threshold, max_trailing_logs) is None
 
 
 def required_quorum(voters: int) -> int:
