@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "run",
     "explain",
+    "health",
     "validate",
     "schema",
     "conformance",

@@ -357,3 +357,72 @@ def down_spans(run: Run) -> dict[str, list[tuple[int, int, str]]]:
     for server, t in down_since.items():
         out.setdefault(server, []).append((t, max(run.duration_ns, t), "down"))
     return out
+
+
+# --------------------------------------------------------------------------------- moments
+
+
+def report_index_at(run: Run, t_ns: int) -> int | None:
+    """Index of the last timeline report at or before `t_ns` (None if there is none yet)."""
+    found = None
+    for i, record in enumerate(run.timeline):
+        if record["t_ns"] > t_ns:
+            break
+        found = i
+    return found
+
+
+def _config_value(key: str, value: Any) -> Any:
+    """A config_write event's value back to what `AutopilotConfig.with_changes` accepts."""
+    if value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def config_at(run: Run, t_ns: int) -> Any:
+    """The autopilot configuration in force at `t_ns` (an `AutopilotConfig`).
+
+    The scenario's agent block (Nomad's agent merge rules), then every configuration write
+    recorded at or before `t_ns`: scenario `set_autopilot` writes (`config_write`, the keys
+    changed) and API writes (`api_config_write`, a full replacement). A write takes effect when
+    Raft applies it, a few milliseconds after the event; a check-and-set write that lost its
+    race is counted as applied (the events do not record the outcome).
+    """
+    from autopilot_sim.autopilot.config import AutopilotConfig
+
+    block = {k: v for k, v in (run.scenario.get("autopilot") or {}).items()
+             if k in _AGENT_KEYS}
+    try:
+        config = AutopilotConfig.from_scenario(**block)
+    except ValueError:
+        config = AutopilotConfig()
+    for e in run.events:
+        if e["t_ns"] > t_ns:
+            break
+        kind = e.get("kind")
+        try:
+            if kind == "config_write" and isinstance(e.get("changes"), dict):
+                changes = {k: _config_value(k, v) for k, v in e["changes"].items() if k in _AGENT_KEYS}
+                config = config.with_changes(**changes)
+            elif kind == "api_config_write" and isinstance(e.get("config"), dict):
+                config = AutopilotConfig.from_wire(e["config"])
+        except ValueError:
+            continue  # an unreadable write in a hand-edited file: keep what was in force
+    return config
+
+
+_AGENT_KEYS = ("cleanup_dead_servers", "last_contact_threshold", "max_trailing_logs", "min_quorum",
+               "server_stabilization_time", "enable_redundancy_zones", "disable_upgrade_migration",
+               "enable_custom_upgrades")
+
+
+def start_time_ns(run: Run) -> int:
+    """The run's wall-clock anchor (scenario `start_time`, ns since the epoch); StableSince
+    in the reports is this plus simulated time. Nomad's default anchor when unknown."""
+    from autopilot_sim.durations import parse_rfc3339
+
+    value = run.scenario.get("start_time")
+    try:
+        return parse_rfc3339(str(value)) if value else parse_rfc3339("2026-01-01T00:00:00Z")
+    except ValueError:
+        return parse_rfc3339("2026-01-01T00:00:00Z")

@@ -62,10 +62,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def write_run_plots(run_dir: str | Path) -> list[Path]:
-    """Write timeline.png and swimlanes.png into a run directory (used by `run --plot`)."""
+    """Write timeline.png, swimlanes.png and contact.png into a run directory (`run --plot`)."""
     from autopilot_sim import plot
 
     run = plot.load_run(run_dir)
     out = Path(run_dir)
     return [plot.save(plot.failure_tolerance_timeline(run), out / "timeline.png"),
-            plot.save(plot.swimlanes(run), out / "swimlanes.png")]
+            plot.save(plot.swimlanes(run), out / "swimlanes.png"),
+            plot.save(plot.contact(run), out / "contact.png")]
