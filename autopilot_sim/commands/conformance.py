@@ -11,12 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from autopilot_sim.commands import ExamplesFormatter
+
+EPILOG = """examples:
+  autopilot-sim conformance state path/to/cases     # compare with each case's state.json.golden
+  autopilot-sim conformance actions path/to/cases   # one reconcile tick's operations
+  autopilot-sim conformance state my-case/ --write             # write state.json for a new case
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `conformance` subcommand."""
     parser = subparsers.add_parser(
-        "conformance",
+        "conformance", epilog=EPILOG, formatter_class=ExamplesFormatter,
         help="run the autopilot core on raft-autopilot style fixture cases",
         description=(
             "Compute the autopilot state (state) or one reconcile tick's operations (actions) "

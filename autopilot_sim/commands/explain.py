@@ -8,6 +8,7 @@ import json
 import sys
 
 from autopilot_sim.narrate import load_run_records, print_story
+from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:
   autopilot-sim explain runs/demo                        # the whole story, what the API showed, the summary
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "saw), the summary table and the expectation verdicts of a run "
                                           "directory written by `run`. With --at T: only the story around T, "
                                           "then the health report at T and why each server was healthy or not.",
-                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              epilog=EPILOG, formatter_class=ExamplesFormatter)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds events.jsonl and summary.json)")
     p.add_argument("--at", metavar="T", help="tell the story around this simulated time (Go duration, e.g. 45s)")
     p.add_argument("--window", metavar="W", default="30s",

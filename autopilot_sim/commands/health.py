@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autopilot_sim.durations import DurationError, format_duration, parse_duration
+from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:
   autopilot-sim health runs/follower-crash-cleanup --at 45s        # a dead server still reported healthy
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Show the autopilot health report a finished run had at time T (the last update tick "
                     "at or before T) in the layout of `nomad operator autopilot health`, and why each "
                     "server was healthy or not. Exit status 0 healthy, 1 unhealthy or no leader, 2 error.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=ExamplesFormatter)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `run --out DIR`")
     p.add_argument("--at", required=True, metavar="T", help="simulated time, a Go duration (45s, 1m30s)")
     p.add_argument("-json", "--json", dest="json", action="store_true",

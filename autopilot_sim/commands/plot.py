@@ -13,14 +13,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from autopilot_sim.commands import ExamplesFormatter
 
 KINDS = ("timeline", "swimlanes", "contact")
+
+EPILOG = """examples:
+  autopilot-sim plot runs/demo                              # RUN_DIR/timeline.png
+  autopilot-sim plot runs/demo --kind contact -o contact.svg
+  autopilot-sim plot runs/demo --kind swimlanes -o lanes.pdf
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `plot` subcommand."""
     p = subparsers.add_parser(
-        "plot", help="draw a figure of a run directory (PNG, SVG or PDF)",
+        "plot", epilog=EPILOG, formatter_class=ExamplesFormatter, help="draw a figure of a run directory (PNG, SVG or PDF)",
         description="Draw a figure of a run directory written by `autopilot-sim run --out DIR`. "
                     "The output format follows the file's extension (.png, .svg, .pdf).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds timeline.jsonl)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autopilot_sim.durations import DurationError, parse_duration
 from autopilot_sim.narrate import expectation_lines, print_story
+from autopilot_sim.commands import ExamplesFormatter
 
 
 EPILOG = """examples:
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run a scenario and write its run directory",
                               description="Run a scenario file and write events.jsonl, timeline.jsonl, "
                                           "summary.json and scenario.yaml into the run directory.",
-                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              epilog=EPILOG, formatter_class=ExamplesFormatter)
     p.add_argument("scenario", metavar="SCENARIO", help="a scenario YAML file")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--until", metavar="DURATION", help="stop early, at this simulated time (Go duration)")
