@@ -11,8 +11,9 @@ leader does not know yet). `explain --at T` prints the part of all this around T
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 # Event kinds worth a line in the story; the rest (e.g. election_started) stay in events.jsonl.
 _QUIET_KINDS = {"election_started"}

@@ -38,7 +38,12 @@ from autopilot_sim.autopilot.model import (
     State,
     unhealthy_rule,
 )
-from autopilot_sim.durations import DurationError, format_duration, parse_duration, parse_rfc3339
+from autopilot_sim.durations import (
+    DurationError,
+    format_duration,
+    parse_duration,
+    parse_rfc3339,
+)
 from autopilot_sim.rundata import Run, config_at, down_spans, start_time_ns
 
 _NODE_STATUS = {"alive": NODE_ALIVE, "failed": NODE_FAILED, "left": NODE_LEFT}
@@ -209,12 +214,13 @@ def why_lines(run: Run, index: int) -> list[str]:
     """The per-server lines `health --at` prints under the report."""
     record = run.timeline[index]
     if record.get("status") == 500:
-        return ["No cluster leader: the health API answers 500 until a leader is elected and its "
-                "autopilot has built a first state."]
+        return [("No cluster leader: the health API answers 500 until a leader is elected and its "
+                 "autopilot has built a first state.")]
     config = config_at(run, int(record["t_ns"]))
-    lines = [f"Why (LastContactThreshold {format_duration(config.last_contact_threshold)}, MaxTrailingLogs "
-             f"{config.max_trailing_logs}, ServerStabilizationTime "
-             f"{format_duration(config.server_stabilization_time)}):"]
+    heading = (f"Why (LastContactThreshold {format_duration(config.last_contact_threshold)}, MaxTrailingLogs "
+               f"{config.max_trailing_logs}, ServerStabilizationTime "
+               f"{format_duration(config.server_stabilization_time)}):")
+    lines = [heading]
     whys = explain_report(run, index)
     width = max((len(w.server) for w in whys), default=0)
     for w in whys:

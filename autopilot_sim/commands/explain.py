@@ -7,8 +7,8 @@ import argparse
 import json
 import sys
 
-from autopilot_sim.narrate import load_run_records, print_story
 from autopilot_sim.commands import ExamplesFormatter
+from autopilot_sim.narrate import load_run_records, print_story
 
 EPILOG = """examples:
   autopilot-sim explain runs/demo                        # the whole story, what the API showed, the summary

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from autopilot_sim.durations import DurationError, format_duration, parse_duration
 from autopilot_sim.commands import ExamplesFormatter
+from autopilot_sim.durations import DurationError, format_duration, parse_duration
 
 EPILOG = """examples:
   autopilot-sim health runs/follower-crash-cleanup --at 45s        # a dead server still reported healthy

@@ -8,10 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from autopilot_sim.commands import ExamplesFormatter
 from autopilot_sim.durations import DurationError, parse_duration
 from autopilot_sim.narrate import expectation_lines, print_story
-from autopilot_sim.commands import ExamplesFormatter
-
 
 EPILOG = """examples:
   autopilot-sim run scenarios/follower-crash-cleanup.yaml --plot        # story, run directory, three PNGs
