@@ -45,6 +45,15 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from autopilot_sim import rundata as _rundata
 from autopilot_sim.durations import MILLISECOND, MINUTE, SECOND
+from autopilot_sim.plot_labels import (
+    LABEL_FONT,
+    ROW_PT,
+    Mark,
+    number_groups,
+    pack_rows,
+    text_width_in,
+    timeline_marks,
+)
 from autopilot_sim.rundata import (
     Run,
     _duration_value,
@@ -110,7 +119,11 @@ _CATEGORY_COLOURS = {
     "membership": "#1f78b4",
     "config": "#8d5524",
     "load": "#616161",
+    "serf": "#111111",
+    "removal": "#00796b",
 }
+# Line styles besides the default dash: serf verdicts dotted, removals dash-dot.
+_CATEGORY_DASHES = {"serf": (0, (1, 1.5)), "removal": (0, (5, 1.5, 1, 1.5))}
 _CATEGORY_NAMES = {
     "fault": "fault injected",
     "recovery": "fault undone",
@@ -118,11 +131,14 @@ _CATEGORY_NAMES = {
     "membership": "membership / upgrade",
     "config": "autopilot config write",
     "load": "load / network change",
+    "serf": "serf: member failed / left",
+    "removal": "removed from Raft",
 }
 
 _BASE_FONT = 10.5
-_LABEL_FONT = 9.0
-_ROW_PT = 12.5  # vertical distance between event-label rows, in points
+_LABEL_FONT = LABEL_FONT
+_ROW_PT = ROW_PT  # vertical distance between event-label rows, in points
+_LABEL_PAD_IN = 0.12  # room kept after each event label, inches
 
 
 class PlotError(Exception):
@@ -202,88 +218,125 @@ def _shade_status(ax: Axes, run: Run, tx: _TimeAxis, *, legend: bool = True, alp
             patch.set_gid(f"{name}-{i}")
 
 
-@functools.lru_cache(maxsize=1)
-def _measuring_renderer() -> Any:
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    return RendererAgg(10, 10, 72)
-
-
-def _text_width_in(text: str, size: float) -> float:
-    """Rendered width of `text` in inches (Agg's font metrics: the same on every run)."""
-    from matplotlib.font_manager import FontProperties
-
-    w, _, _ = _measuring_renderer().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
-    return w / 72.0
-
-
-def _pack_rows(items: list[tuple[float, str]], x_per_in: float, xmax: float, size: float,
-               max_rows: int = 6) -> list[tuple[int, bool]]:
-    """Give each (x, label), in time order, a row so that no two labels in a row overlap.
-
-    Labels run rightwards from their x (leftwards when that would leave the axes). Returns
-    (row, right_aligned) per item. When more than `max_rows` rows would be needed, the label
-    goes into the row whose last label ends first (overlap is then possible but rare).
-    """
-    gap = 0.08 * x_per_in
-    row_end: list[float] = []
-    out: list[tuple[int, bool]] = []
-    for x, text in items:
-        width = (_text_width_in(text, size) + 0.12) * x_per_in
-        right = x + width > xmax
-        left_edge, right_edge = (x - width, x) if right else (x, x + width)
-        row = next((r for r, end in enumerate(row_end) if left_edge > end + gap), None)
-        if row is None:
-            if len(row_end) < max_rows:
-                row = len(row_end)
-                row_end.append(right_edge)
-            else:
-                row = min(range(len(row_end)), key=lambda r: row_end[r])
-        row_end[row] = max(row_end[row], right_edge)
-        out.append((row, right))
-    return out
-
-
 def _axes_width_in(ax: Axes) -> float:
     """A conservative estimate of the axes' final width (constrained layout only widens it)."""
     fig = ax.figure
     return max(1.0, ax.get_position().width * fig.get_figwidth())
 
 
-def _mark_events(ax: Axes, run: Run, tx: _TimeAxis) -> int:
-    """Vertical lines at each labelled event and staggered labels above the axes.
+@functools.lru_cache(maxsize=1)
+def _timeline_axes_width_in() -> float:
+    """The timeline axes' width once constrained layout has placed it (measured on a probe
+    figure with the same axis labels), less a safety margin: event labels are packed in it."""
+    with _rc():
+        fig = Figure(figsize=(FIG_WIDTH, 4.8), dpi=DPI, layout="constrained")
+        ax = fig.add_subplot()
+        ax.set_ylim(-0.3, 99.6)  # two-digit server counts: the widest tick labels
+        ax.set_ylabel("servers")
+        ax.set_xlabel("time since start (seconds)")
+        _style(ax)
+        layout = fig.get_layout_engine()
+        assert layout is not None
+        layout.execute(fig)
+        return ax.get_position().width * FIG_WIDTH - 0.25
 
-    Returns the number of label rows used (for the title's padding).
-    """
-    labels = event_labels(run)
-    if not labels:
-        return 0
-    xmin, xmax = ax.get_xlim()
-    x_per_in = (xmax - xmin) / _axes_width_in(ax)
-    items = [(tx.x(t), text) for t, _, text in labels]
-    rows = _pack_rows(items, x_per_in, xmax, _LABEL_FONT)
-    for i, ((t, category, text), (x, _), (row, right)) in enumerate(zip(labels, items, rows)):
-        colour = _CATEGORY_COLOURS[category]
-        line = ax.axvline(x, color=colour, linewidth=1.3 if category == "leader" else 1.0,
-                          linestyle="-" if category == "leader" else (0, (4, 2)), alpha=0.85, zorder=1)
+
+def _mark_style(category: str) -> dict[str, Any]:
+    leader = category == "leader"
+    return {"color": _CATEGORY_COLOURS[category], "linewidth": 1.3 if leader else 1.0,
+            "linestyle": "-" if leader else _CATEGORY_DASHES.get(category, (0, (4, 2)))}
+
+
+class _MarkLayout:
+    """Where the timeline's event labels go (see `autopilot_sim.plot_labels`): rows above the
+    axes, or numbers above the axes and a table of labels under the plot."""
+
+    def __init__(self, run: Run, tx: _TimeAxis, width_in: float) -> None:
+        self.marks = timeline_marks(run)
+        self.xs = [tx.x(m.t_ns) for m in self.marks]
+        xmax = tx.end if tx.end > 0 else 1.0
+        self.x_per_in = xmax / width_in
+        widths = [(text_width_in(m.text) + _LABEL_PAD_IN) * self.x_per_in for m in self.marks]
+        self.placed = pack_rows(self.xs, widths, xmax)
+        self.table = self.placed is None
+        number_width = (text_width_in(str(len(self.marks))) + 0.12) * self.x_per_in
+        self.groups = number_groups(self.xs, number_width) if self.table else []
+
+    @property
+    def rows(self) -> int:
+        """Rows of text above the axes."""
+        if not self.marks:
+            return 0
+        return 1 if self.table else max(p.row for p in self.placed or []) + 1
+
+    def table_entries(self) -> list[tuple[int, Mark]]:
+        """(number, mark) for every mark, in time order."""
+        return [(g + 1, self.marks[i]) for g, members in enumerate(self.groups) for i in members]
+
+    def table_height_in(self, ncol: int) -> float:
+        rows = -(-len(self.marks) // ncol)
+        return 0.25 + rows * (_LABEL_FONT * 1.55 / 72.0)
+
+    def table_columns(self, width_in: float) -> int:
+        widest = max((text_width_in(f"{n}  {m.text}") for n, m in self.table_entries()), default=1.0)
+        return max(1, int(width_in // (widest + 0.75)))
+
+
+def _draw_marks(ax: Axes, layout: _MarkLayout) -> None:
+    """Vertical lines at each mark, and either labels in rows above the axes or numbers."""
+    for i, (mark, x) in enumerate(zip(layout.marks, layout.xs)):
+        line = ax.axvline(x, alpha=0.85, zorder=1, **_mark_style(mark.category))
         line.set_gid(f"event-line-{i}")
+    if layout.table:
+        for g, members in enumerate(layout.groups):
+            first = layout.marks[members[0]]
+            colours = {layout.marks[i].category for i in members}
+            colour = _CATEGORY_COLOURS[first.category] if len(colours) == 1 else "#303030"
+            ann = ax.annotate(str(g + 1), xy=(layout.xs[members[0]], 1.0), xycoords=("data", "axes fraction"),
+                              xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                              fontsize=_LABEL_FONT, fontweight="bold", color=colour, annotation_clip=False)
+            ann.set_gid(f"event-number-{g}")
+        return
+    assert layout.placed is not None
+    for i, (mark, x, place) in enumerate(zip(layout.marks, layout.xs, layout.placed)):
+        colour = _CATEGORY_COLOURS[mark.category]
         ann = ax.annotate(
-            text, xy=(x, 1.0), xycoords=("data", "axes fraction"),
-            xytext=(0, 3 + row * _ROW_PT), textcoords="offset points",
-            ha="right" if right else "left", va="bottom", fontsize=_LABEL_FONT, color=colour,
+            mark.text, xy=(x, 1.0), xycoords=("data", "axes fraction"),
+            xytext=(0, 3 + place.row * _ROW_PT), textcoords="offset points",
+            ha="right" if place.right_aligned else "left", va="bottom", fontsize=_LABEL_FONT, color=colour,
             annotation_clip=False,
-            arrowprops=dict(arrowstyle="-", color=colour, linewidth=0.8, alpha=0.7,
-                            shrinkA=0, shrinkB=0, relpos=(1.0 if right else 0.0, 0.0)),
+            arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.8, "alpha": 0.7,
+                        "shrinkA": 0, "shrinkB": 0, "relpos": (1.0 if place.right_aligned else 0.0, 0.0)},
         )
         ann.set_gid(f"event-label-{i}")
-    return max(row for row, _ in rows) + 1
 
 
-def _category_legend_handles(run: Run) -> list[Line2D]:
-    seen = {category for _, category, _ in event_labels(run)}
-    return [Line2D([], [], color=_CATEGORY_COLOURS[c], linewidth=1.3 if c == "leader" else 1.0,
-                   linestyle="-" if c == "leader" else (0, (4, 2)), label=_CATEGORY_NAMES[c])
-            for c in _CATEGORY_COLOURS if c in seen]
+def _draw_table(ax: Axes, layout: _MarkLayout, ncol: int, *, beside: bool = False) -> None:
+    """The table of numbered labels: a legend whose handles show each mark's line style."""
+    entries = layout.table_entries()
+    handles = [Line2D([], [], label=f"{n}  {m.text}", **_mark_style(m.category)) for n, m in entries]
+    if beside:
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                           fontsize=_LABEL_FONT - 0.5, handlelength=1.6, labelspacing=0.3)
+    else:
+        # matplotlib fills a legend column by column: the table reads down, in time order.
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 1.0), ncol=ncol, frameon=False,
+                           fontsize=_LABEL_FONT, handlelength=1.6, columnspacing=1.4, labelspacing=0.3,
+                           title="events", title_fontproperties={"weight": "bold", "size": _LABEL_FONT},
+                           alignment="left")
+    legend.set_gid("event-table")
+    colour_of = {f"{n}  {m.text}": _CATEGORY_COLOURS[m.category] for n, m in entries}
+    for text in legend.get_texts():
+        if text.get_text() in colour_of:
+            text.set_color(colour_of[text.get_text()])
+    if beside:
+        return
+    ax.axis("off")
+
+
+def _category_legend_handles(layout: _MarkLayout) -> list[Line2D]:
+    seen = {c for m in layout.marks for c in m.categories}
+    return [Line2D([], [], label=_CATEGORY_NAMES[c], **_mark_style(c)) for c in _CATEGORY_COLOURS if c in seen]
 
 
 def _row_major_legend(ax: Axes, handles: Sequence[Any], ncol: int) -> None:
@@ -325,8 +378,24 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
     """
     run = _as_run(run)
     with _rc():
-        fig, ax = _new_figure(4.8, ax)
         tx = _TimeAxis(run.duration_ns)
+        given = ax is not None
+        if ax is not None:
+            fig = ax.figure
+            layout = _MarkLayout(run, tx, _axes_width_in(ax))
+        else:
+            layout = _MarkLayout(run, tx, _timeline_axes_width_in())
+            if layout.table:
+                ncol = layout.table_columns(FIG_WIDTH - 0.6)
+                table_h = layout.table_height_in(ncol)
+                fig = Figure(figsize=(FIG_WIDTH, 4.8 + table_h), dpi=DPI, layout="constrained")
+                ax, table_ax = fig.subplots(2, 1, height_ratios=[4.8, table_h])
+                _draw_table(table_ax, layout, ncol)
+            else:
+                fig, ax = _new_figure(4.8, None)
+        if given and layout.table:
+            _draw_table(ax, layout, 1, beside=True)
+            ax.add_artist(ax.get_legend())
         tx.apply(ax)
         _style(ax)
         _shade_status(ax, run, tx)
@@ -375,12 +444,12 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
         ax.set_ylabel("servers")
         ax.grid(True, axis="y", color="#eeeeee", linewidth=0.8)
 
-        rows = _mark_events(ax, run, tx)
-        ax.set_title(_title(run, "failure tolerance and voters"), pad=8 + rows * _ROW_PT + 4, loc="left")
+        _draw_marks(ax, layout)
+        ax.set_title(_title(run, "failure tolerance and voters"), pad=8 + layout.rows * _ROW_PT + 4, loc="left")
         by_label = {h.get_label(): h for h in ax.get_legend_handles_labels()[0]}
         shading = [by_label[k] for k in ("no leader (API 500)", "unhealthy (API 429)",
                                          "no leader (actual)") if k in by_label]
-        handles = [ftline, vline] + marks + shading + _category_legend_handles(run)
+        handles = [ftline, vline] + marks + shading + _category_legend_handles(layout)
         _row_major_legend(ax, handles, ncol=5)
     return fig
 
