@@ -47,7 +47,9 @@ from autopilot_sim import rundata as _rundata
 from autopilot_sim.durations import MILLISECOND, MINUTE, SECOND
 from autopilot_sim.plot_labels import (
     LABEL_FONT,
+    MAX_ROWS,
     ROW_PT,
+    TABLE_MAX,
     Mark,
     number_groups,
     pack_rows,
@@ -257,10 +259,20 @@ class _MarkLayout:
         xmax = tx.end if tx.end > 0 else 1.0
         self.x_per_in = xmax / width_in
         widths = [(text_width_in(m.text) + _LABEL_PAD_IN) * self.x_per_in for m in self.marks]
-        self.placed = pack_rows(self.xs, widths, xmax)
+        # More labels than MAX_ROWS rows of the axes' width could hold: do not search.
+        few = len(self.marks) <= MAX_ROWS * width_in / 1.2
+        self.placed = pack_rows(self.xs, widths, xmax) if few else None
         self.table = self.placed is None
         number_width = (text_width_in(str(len(self.marks))) + 0.12) * self.x_per_in
-        self.groups = number_groups(self.xs, number_width) if self.table else []
+        groups = number_groups(self.xs, number_width) if self.table else []
+        # A table of hundreds of rows helps nobody: list the first groups, count the rest.
+        self.groups, listed = [], 0
+        for members in groups:
+            if listed + len(members) > TABLE_MAX:
+                break
+            self.groups.append(members)
+            listed += len(members)
+        self.unlisted = len(self.marks) - listed if self.table else 0
 
     @property
     def rows(self) -> int:
@@ -270,16 +282,21 @@ class _MarkLayout:
         return 1 if self.table else max(p.row for p in self.placed or []) + 1
 
     def table_entries(self) -> list[tuple[int, Mark]]:
-        """(number, mark) for every mark, in time order."""
+        """(number, mark) for every listed mark, in time order."""
         return [(g + 1, self.marks[i]) for g, members in enumerate(self.groups) for i in members]
 
     def table_height_in(self, ncol: int) -> float:
-        rows = -(-len(self.marks) // ncol)
+        rows = -(-(len(self.table_entries()) + (1 if self.unlisted else 0)) // ncol)
         return 0.25 + rows * (_LABEL_FONT * 1.55 / 72.0)
 
+    def more_text(self) -> str:
+        """The table's last line when marks are left out of it."""
+        return f"… {self.unlisted} more: see events.jsonl"
+
     def table_columns(self, width_in: float) -> int:
-        widest = max((text_width_in(f"{n}  {m.text}") for n, m in self.table_entries()), default=1.0)
-        return max(1, int(width_in // (widest + 0.75)))
+        texts = [f"{n}  {m.text}" for n, m in self.table_entries()] + ([self.more_text()] if self.unlisted else [])
+        widest = max((text_width_in(text) for text in texts), default=1.0)
+        return max(1, int(width_in // (widest + 0.8)))
 
 
 def _draw_marks(ax: Axes, layout: _MarkLayout) -> None:
@@ -315,6 +332,8 @@ def _draw_table(ax: Axes, layout: _MarkLayout, ncol: int, *, beside: bool = Fals
     """The table of numbered labels: a legend whose handles show each mark's line style."""
     entries = layout.table_entries()
     handles = [Line2D([], [], label=f"{n}  {m.text}", **_mark_style(m.category)) for n, m in entries]
+    if layout.unlisted:
+        handles.append(_blank(layout.more_text()))
     if beside:
         legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
                            fontsize=_LABEL_FONT - 0.5, handlelength=1.6, labelspacing=0.3)
@@ -350,8 +369,8 @@ def _row_major_legend(ax: Axes, handles: Sequence[Any], ncol: int) -> None:
               frameon=False, fontsize=_BASE_FONT - 1, handlelength=2.0, columnspacing=1.6)
 
 
-def _blank() -> Line2D:
-    return Line2D([], [], linestyle="none", label=" ")
+def _blank(label: str = " ") -> Line2D:
+    return Line2D([], [], linestyle="none", label=label)
 
 
 def _rc() -> Any:
@@ -386,7 +405,7 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
         else:
             layout = _MarkLayout(run, tx, _timeline_axes_width_in())
             if layout.table:
-                ncol = layout.table_columns(FIG_WIDTH - 0.6)
+                ncol = layout.table_columns(FIG_WIDTH - 1.0)
                 table_h = layout.table_height_in(ncol)
                 fig = Figure(figsize=(FIG_WIDTH, 4.8 + table_h), dpi=DPI, layout="constrained")
                 ax, table_ax = fig.subplots(2, 1, height_ratios=[4.8, table_h])

@@ -30,6 +30,8 @@ from autopilot_sim.rundata import Run, _merge_labels, event_labels
 
 #: Most rows of labels above the axes before the labels move into a table.
 MAX_ROWS = 5
+#: Most entries in the table under the plot; later marks keep their lines and are counted.
+TABLE_MAX = 80
 LABEL_FONT = 9.0
 ROW_PT = 12.5  # vertical distance between label rows, in points
 _PAD_IN = 0.10  # horizontal room kept around each label, inches

@@ -567,3 +567,18 @@ def test_run_plot_writes_the_contact_figure_too(tmp_path):
                  "--quiet"]) == 0
     for name in ("timeline.png", "swimlanes.png", "contact.png"):
         assert (out / name).stat().st_size > 10_000, name
+
+
+def test_hundreds_of_marks_keep_a_bounded_table(crowded):
+    from autopilot_sim.plot_labels import TABLE_MAX
+    from autopilot_sim.rundata import Run
+
+    events = [{"t_ns": 10**9 + i * 1_500_000_000, "t": "", "kind": "crash" if i % 2 == 0 else "restart",
+               "server": f"node{i % 5 + 1}", "message": ""} for i in range(150)]
+    run = Run(timeline=crowded.timeline, events=events, summary=crowded.summary, scenario=crowded.scenario)
+    fig = plot.failure_tolerance_timeline(run)
+    assert len(_gids(fig, "event-line-")) == 150  # every moment keeps its line
+    (legend,) = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
+    assert len(entries) <= TABLE_MAX + 1 and entries[-1].startswith(f"… {150 - (len(entries) - 1)} more")
+    assert_labels_clear(fig, "hundreds")
