@@ -70,8 +70,8 @@ def _failure_reason(run: Run, index: int, sid: str) -> str:
     from autopilot_sim.why import explain_report
 
     for w in explain_report(run, index):
-        if w.server == sid:
-            return w.text.removeprefix("unhealthy: ").split("; ")[0].split(" (")[0]
+        if w.server == sid and w.reason is not None:
+            return w.reason
     return "unhealthy"
 
 

@@ -2,7 +2,7 @@
 
 A report in timeline.jsonl is the exact body of `/v1/operator/autopilot/health`; it says *that*
 a server is healthy, not *why*. `explain_report` re-applies autopilot's health rule
-(`autopilot.model.unhealthy_rule`, the one the simulation used) to the numbers in the report,
+(`autopilot.model.unhealthy_reason`, the one the simulation uses) to the numbers in the report,
 with the configuration in force at that moment, and says which check decided and by how much:
 
 * the leader reference (the leader's own LastTerm / LastIndex, as the report lists them),
@@ -27,16 +27,11 @@ from autopilot_sim.autopilot.model import (
     NODE_ALIVE,
     NODE_FAILED,
     NODE_LEFT,
-    RULE_LAST_CONTACT,
-    RULE_LAST_TERM,
-    RULE_NO_LEADER_REFERENCE,
-    RULE_SERF_STATUS,
-    RULE_TRAILING_LOGS,
     Server,
     ServerHealth,
     ServerStats,
     State,
-    unhealthy_rule,
+    unhealthy_reason,
 )
 from autopilot_sim.durations import (
     DurationError,
@@ -55,7 +50,7 @@ class ServerWhy:
 
     server: str
     healthy: bool  # as the report says
-    rule: str | None  # the failing rule as re-applied (None: every check passed)
+    reason: str | None  # the failing rule and its numbers, as re-applied (None: every check passed)
     text: str  # one line: the rule and the numbers
     notes: tuple[str, ...] = ()  # what the report alone does not show (stale stats, unknown peer)
 
@@ -142,22 +137,12 @@ def explain_report(run: Run, index: int) -> list[ServerWhy]:
     out = []
     for entry in entries:
         server, stats = server_stats(entry)
-        rule = unhealthy_rule(server, stats, lead_term, lead_index, threshold, trailing)
+        reason = unhealthy_reason(server, stats, lead_term, lead_index, threshold, trailing)
         healthy = bool(entry.get("Healthy"))
         lag = lead_index - stats.last_index
         serf = entry.get("SerfStatus")
-        if rule == RULE_NO_LEADER_REFERENCE:
-            text = "unhealthy: no leader reference yet (the leader's LastIndex or LastTerm is 0)"
-        elif rule == RULE_SERF_STATUS:
-            text = f"unhealthy: SerfStatus {serf}, not alive (the first check after the leader reference)"
-        elif rule == RULE_LAST_CONTACT:
-            text = (f"unhealthy: LastContact {format_duration(stats.last_contact)} > LastContactThreshold "
-                    f"{format_duration(threshold)}")
-        elif rule == RULE_LAST_TERM:
-            text = f"unhealthy: LastTerm {stats.last_term} != the leader's {lead_term}"
-        elif rule == RULE_TRAILING_LOGS:
-            text = (f"unhealthy: LastIndex {stats.last_index} is {lag} behind the leader's {lead_index} "
-                    f"> MaxTrailingLogs {trailing}")
+        if reason is not None:
+            text = f"unhealthy: {reason}"
         elif entry.get("Leader"):
             text = (f"healthy: the leader (the reference: LastTerm {lead_term}, LastIndex {lead_index}); "
                     f"serf {serf}, LastContact {format_duration(stats.last_contact)}")
@@ -168,10 +153,10 @@ def explain_report(run: Run, index: int) -> list[ServerWhy]:
         stable = _stable_text(entry, healthy, now_wall, sst, waived)
         if stable:
             text += f"; {stable}"
-        if (rule is None) != healthy:
+        if (reason is None) != healthy:
             text += (" [the report says " + ("healthy" if healthy else "unhealthy") + ": the configuration "
                      "or leader reference at that tick differed from what the run files show]")
-        out.append(ServerWhy(server.id, healthy, rule, text, tuple(_notes(run, index, entry, serf))))
+        out.append(ServerWhy(server.id, healthy, reason, text, tuple(_notes(run, index, entry, serf))))
     return out
 
 

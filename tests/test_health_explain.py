@@ -16,15 +16,10 @@ import pytest
 from autopilot_sim.autopilot.model import (
     NODE_ALIVE,
     NODE_FAILED,
-    RULE_LAST_CONTACT,
-    RULE_LAST_TERM,
-    RULE_NO_LEADER_REFERENCE,
-    RULE_SERF_STATUS,
-    RULE_TRAILING_LOGS,
     Server,
     ServerStats,
     is_healthy,
-    unhealthy_rule,
+    unhealthy_reason,
 )
 from autopilot_sim.cli import build_parser, main
 from autopilot_sim.facts import down_server_facts, run_facts, unknown_peer_facts
@@ -70,20 +65,22 @@ def restart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- the shared health rule --------------------------------------------------------------------
 
 
-def test_unhealthy_rule_names_the_first_failing_check_in_upstream_order() -> None:
+def test_unhealthy_reason_names_the_first_failing_check_in_upstream_order() -> None:
     alive = Server(id="a", node_status=NODE_ALIVE)
     ok = ServerStats(last_contact=10_000_000, last_term=2, last_index=100)
     args = (2, 100, 200_000_000, 250)
-    assert unhealthy_rule(alive, ok, *args) is None and is_healthy(alive, ok, *args)
-    assert unhealthy_rule(alive, ok, 0, 100, 200_000_000, 250) == RULE_NO_LEADER_REFERENCE
+    assert unhealthy_reason(alive, ok, *args) is None and is_healthy(alive, ok, *args)
+    assert unhealthy_reason(alive, ok, 0, 100, 200_000_000, 250) == "no leader reference index or term yet"
     # serf status is checked before the stats, even when the stats are bad too
     failed = Server(id="a", node_status=NODE_FAILED)
-    assert unhealthy_rule(failed, ServerStats(10**12, 1, 0), *args) == RULE_SERF_STATUS
-    assert unhealthy_rule(alive, ServerStats(200_000_001, 2, 100), *args) == RULE_LAST_CONTACT
-    assert unhealthy_rule(alive, ServerStats(200_000_000, 2, 100), *args) is None  # the threshold itself is fine
-    assert unhealthy_rule(alive, ServerStats(1, 1, 100), *args) == RULE_LAST_TERM
-    assert unhealthy_rule(alive, ServerStats(1, 2, 1000), 2, 1251, 200_000_000, 250) == RULE_TRAILING_LOGS
-    assert unhealthy_rule(alive, ServerStats(1, 2, 1001), 2, 1251, 200_000_000, 250) is None
+    assert unhealthy_reason(failed, ServerStats(10**12, 1, 0), *args) == "serf status failed"
+    assert unhealthy_reason(alive, ServerStats(200_000_001, 2, 100), *args) == \
+        "last contact 200.000001ms > LastContactThreshold 200ms"
+    assert unhealthy_reason(alive, ServerStats(200_000_000, 2, 100), *args) is None  # the threshold itself is fine
+    assert unhealthy_reason(alive, ServerStats(1, 1, 100), *args) == "last log term 1 != the leader's 2"
+    assert unhealthy_reason(alive, ServerStats(1, 2, 1000), 2, 1251, 200_000_000, 250) == \
+        "251 entries behind > MaxTrailingLogs 250"
+    assert unhealthy_reason(alive, ServerStats(1, 2, 1001), 2, 1251, 200_000_000, 250) is None
 
 
 # --- health --at ---------------------------------------------------------------------------------
@@ -117,7 +114,7 @@ def test_health_after_serf_failed_names_the_rule(crash_run: Path, capsys: pytest
     assert main(["health", str(crash_run), "--at", "1m8s"]) == 1  # 429: not healthy
     out = capsys.readouterr().out
     assert "HTTP 429" in out.splitlines()[0]
-    assert "  node5  unhealthy: SerfStatus failed, not alive" in out
+    assert "  node5  unhealthy: serf status failed; not stable" in out
     assert "  node1  healthy:" in out
 
 
@@ -191,7 +188,7 @@ def test_story_says_the_dead_server_was_reported_healthy_and_why(crash_run: Path
     assert "stale stats: LastContact frozen at 4.203098ms and LastIndex at 38" in down.text
     assert "gossip not yet failed (serf declared it failed at 1m6.993531831s" in down.text
     assert facts[1].text == ("autopilot can see node5's crash at 1m7.715703903s, 37.715s after it: node5 "
-                             "unhealthy: SerfStatus failed, not alive")
+                             "unhealthy: serf status failed")
     assert facts[2].text == "a 429-based alert would first fire at 1m7.715703903s, 37.715s after node5's crash"
 
 

@@ -26,18 +26,7 @@ from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
-from autopilot_sim.autopilot.model import (
-    RULE_LAST_CONTACT,
-    RULE_LAST_TERM,
-    RULE_NO_LEADER_REFERENCE,
-    RULE_SERF_STATUS,
-    RULE_TRAILING_LOGS,
-    RaftServer,
-    Server,
-    ServerStats,
-    State,
-    unhealthy_rule,
-)
+from autopilot_sim.autopilot.model import RaftServer, Server, ServerStats, State
 from autopilot_sim.autopilot.reconcile import reconcile_tick
 from autopilot_sim.autopilot.report import health_body, health_status
 from autopilot_sim.autopilot.state import TickInputs, build_state
@@ -593,22 +582,20 @@ class _Tick:
 
 
 def _health_reason(srv: Any, layer: NomadLayer, leader: str, tick: _Tick) -> str:
-    """Which rule of the health check failed (reference autopilot-behaviour.md §3, in order),
-    with its numbers; the rule itself is `autopilot.model.unhealthy_rule`."""
+    """Which rule of the health check failed (reference autopilot-behaviour.md §3, in order)."""
     config = layer.stores.get(leader, ConfigStore()).get() or layer.agent_config
-    stats = srv.stats
-    rule = unhealthy_rule(srv.server, stats, tick.last_term, tick.latest_index,
-                          config.last_contact_threshold, config.max_trailing_logs)
-    if rule == RULE_NO_LEADER_REFERENCE:
+    status = srv.server.node_status
+    if tick.latest_index == 0 or tick.last_term == 0:
         return "no leader reference index or term yet"
-    if rule == RULE_SERF_STATUS:
-        return f"serf status {srv.server.node_status}"
-    if rule == RULE_LAST_CONTACT:
+    if status != "alive":
+        return f"serf status {status}"
+    stats = srv.stats
+    if stats.last_contact < 0 or stats.last_contact > config.last_contact_threshold:
         return (f"last contact {format_duration(stats.last_contact)} > LastContactThreshold "
                 f"{format_duration(config.last_contact_threshold)}")
-    if rule == RULE_LAST_TERM:
+    if stats.last_term != tick.last_term:
         return f"last log term {stats.last_term} != the leader's {tick.last_term}"
-    if rule == RULE_TRAILING_LOGS:
+    if stats.last_index + config.max_trailing_logs < tick.latest_index:
         return (f"{tick.latest_index - stats.last_index} entries behind > MaxTrailingLogs "
                 f"{config.max_trailing_logs}")
     return "unhealthy"
