@@ -52,6 +52,7 @@ from autopilot_sim.plot_labels import (
     TABLE_MAX,
     Mark,
     number_groups,
+    operator_marks,
     pack_rows,
     text_width_in,
     timeline_marks,
@@ -668,8 +669,11 @@ def contact(run: Run | str | Path, ax: Axes | Sequence[Axes] | None = None) -> F
     (leader LastIndex − server LastIndex) against MaxTrailingLogs.
 
     Thresholds come from the scenario's autopilot block and change where a configuration write
-    changed them. `ax` may be a pair of Axes or one Axes (split in two). Artist gids:
-    "contact-<server>", "lag-<server>", "last-contact-threshold", "max-trailing-logs".
+    changed them. Vertical lines mark when a server's process stopped (crash or pause), when serf
+    declared a server failed or left, and when a server was removed from Raft: a crashed
+    follower's line freezes at the first and its lag grows until one of the others. `ax` may be
+    a pair of Axes or one Axes (split in two). Artist gids: "contact-<server>", "lag-<server>",
+    "last-contact-threshold", "max-trailing-logs", "contact-mark-N".
     """
     run = _as_run(run)
     names = _server_order(run)
@@ -743,11 +747,29 @@ def contact(run: Run | str | Path, ax: Axes | Sequence[Axes] | None = None) -> F
         bottom.grid(True, axis="y", which="major", color="#eeeeee", linewidth=0.8)
         top.set_title(_title(run, "follower contact and log lag (leader not shown)"), loc="left")
         top.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=_BASE_FONT - 1)
+        moments = _contact_moments(run)
+        for i, (t, category, _) in enumerate(moments):
+            for panel in (top, bottom):
+                line = panel.axvline(tx.x(t), alpha=0.7, zorder=1, **_mark_style(category))
+                line.set_gid(f"contact-mark-{i}")
+        seen = {category for _, category, _ in moments}
+        moment_handles = [Line2D([], [], label=_CONTACT_MOMENTS[c], **_mark_style(c)) for c in _CONTACT_MOMENTS
+                          if c in seen]
         bottom.legend(handles=[h for h in bottom.get_legend_handles_labels()[0]
-                               if h.get_label() == "MaxTrailingLogs"],
+                               if h.get_label() == "MaxTrailingLogs"] + moment_handles,
                       loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=_BASE_FONT - 1)
         top.tick_params(labelbottom=False)
     return fig
+
+
+_CONTACT_MOMENTS = {"fault": "crash / pause", "serf": "serf: failed / left", "removal": "removed from Raft"}
+
+
+def _contact_moments(run: Run) -> list[tuple[int, str, str]]:
+    """The moments that explain a frozen or growing line: a server's process stopping, serf's
+    verdict on it and its removal from Raft (lines only: the timeline carries the labels)."""
+    stops = [(int(e["t_ns"]), "fault", e.get("server", "")) for e in run.events if e.get("kind") in ("crash", "pause")]
+    return sorted(stops + [m for m in operator_marks(run) if m[1] in ("serf", "removal")], key=lambda m: m[0])
 
 
 def _ms_label(value: float, _pos: Any) -> str:

@@ -582,3 +582,16 @@ def test_hundreds_of_marks_keep_a_bounded_table(crowded):
     entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
     assert len(entries) <= TABLE_MAX + 1 and entries[-1].startswith(f"… {150 - (len(entries) - 1)} more")
     assert_labels_clear(fig, "hundreds")
+
+
+def test_contact_marks_the_crash_serf_verdict_and_removal(runs):
+    run = plot.load_run(runs["demo"])
+    fig = plot.contact(run)
+    marks = _gids(fig, "contact-mark-")
+    xs = sorted({round(m.get_xdata()[0], 3) for m in marks})
+    crash = next(e for e in run.events if e["kind"] == "crash")["t_ns"] / SECOND
+    failed = next(e for e in run.events if e["kind"] == "serf_member" and e["status"] == "failed")["t_ns"] / SECOND
+    assert round(crash, 3) in xs and round(failed, 3) in xs
+    assert len(marks) % 2 == 0  # each moment in both panels
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert {"crash / pause", "serf: failed / left", "removed from Raft"} <= set(labels)
