@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autopilot_sim.durations import SECOND, format_duration
-from autopilot_sim.rundata import Run, _merge_labels, event_labels
+from autopilot_sim.rundata import Run, event_labels, merge_labels
 
 #: Most rows of labels above the axes before the labels move into a table.
 MAX_ROWS = 5
@@ -96,7 +96,7 @@ def timeline_marks(run: Run) -> list[Mark]:
             phrases[-1][1].append(text)
         else:
             phrases.append((category, [text]))
-    return [Mark(t, phrases[0][0], f"{_short_time(t)} " + "; ".join(_merge_labels(texts) for _, texts in phrases),
+    return [Mark(t, phrases[0][0], f"{_short_time(t)} " + "; ".join(merge_labels(texts) for _, texts in phrases),
                  tuple(dict.fromkeys(c for c, _ in phrases)))
             for t, phrases in groups]
 

@@ -135,20 +135,20 @@ def status_spans(run: Run, status: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _hold_times(run: Run) -> list[tuple[int, int]]:
+def hold_times(run: Run) -> list[tuple[int, int]]:
     """(start, end) of every timeline record under the hold-until-next convention."""
     tl = run.timeline
     end = max(run.duration_ns, tl[-1]["t_ns"]) if tl else 0
     return [(r["t_ns"], tl[i + 1]["t_ns"] if i + 1 < len(tl) else end) for i, r in enumerate(tl)]
 
 
-def _servers(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def servers_of(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if record.get("status") == 500:
         return {}
     return {s["ID"]: s for s in record.get("health", {}).get("Servers", [])}
 
 
-def _server_order(run: Run) -> list[str]:
+def server_order(run: Run) -> list[str]:
     """Servers in scenario order, then any that joined later in order of first appearance."""
     names: list[str] = []
     servers = run.scenario.get("cluster", {}).get("servers", [])
@@ -160,13 +160,13 @@ def _server_order(run: Run) -> list[str]:
         if e.get("kind") == "join" and e.get("server") and e["server"] not in names:
             names.append(e["server"])
     for r in run.timeline:
-        for sid in _servers(r):
+        for sid in servers_of(r):
             if sid not in names:
                 names.append(sid)
     return names
 
 
-def _duration_value(value: Any) -> int | None:
+def duration_value(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -186,19 +186,19 @@ def threshold_steps(run: Run, key: str) -> list[tuple[int, float]]:
     steps: list[tuple[int, float]] = []
     is_duration = key != "max_trailing_logs" and key != "min_quorum"
     start = run.scenario.get("autopilot", {}).get(key)
-    value = _duration_value(start) if is_duration else start
+    value = duration_value(start) if is_duration else start
     if value is not None:
         steps.append((0, float(value)))
     for e in run.events:
         changes = e.get("changes") if e.get("kind") == "config_write" else None
         if isinstance(changes, dict) and key in changes:
-            new = _duration_value(changes[key]) if is_duration else changes[key]
+            new = duration_value(changes[key]) if is_duration else changes[key]
             if new is not None:
                 steps.append((int(e["t_ns"]), float(new)))
     return steps
 
 
-def _short_value(key: str, value: Any) -> str:
+def short_value(key: str, value: Any) -> str:
     if key.endswith(("_threshold", "_time", "_interval")) and isinstance(value, int) and not isinstance(value, bool):
         if value % SECOND == 0:
             return f"{value // SECOND}s"
@@ -246,7 +246,7 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
         elif kind == "upgrade":
             out.append((t, "membership", f"upgrade {server}→{e.get('version', '')}"))
         elif kind == "config_write" and isinstance(e.get("changes"), dict):
-            changes = ", ".join(f"{k}={_short_value(k, v)}" for k, v in e["changes"].items())
+            changes = ", ".join(f"{k}={short_value(k, v)}" for k, v in e["changes"].items())
             out.append((t, "config", f"set-config {changes}"))
         elif kind == "config_write_failed":
             out.append((t, "config", "set-config failed"))
@@ -266,10 +266,10 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
             groups[-1][2].append(text)
         else:
             groups.append((t, category, [text]))
-    return [(t, category, _merge_labels(texts)) for t, category, texts in groups]
+    return [(t, category, merge_labels(texts)) for t, category, texts in groups]
 
 
-def _merge_labels(texts: list[str]) -> str:
+def merge_labels(texts: list[str]) -> str:
     """Join same-instant labels; many of one kind (e.g. twelve cuts) become "12 × cut ..."."""
     if len(texts) <= 3:
         return "; ".join(texts)
@@ -351,7 +351,7 @@ def down_spans(run: Run) -> dict[str, list[tuple[int, int, str]]]:
         elif kind in ("restart", "join") and server in down_since:
             out.setdefault(server, []).append((down_since.pop(server), t, "down"))
         elif kind == "pause":
-            length = _duration_value(e.get("duration"))
+            length = duration_value(e.get("duration"))
             if length:
                 out.setdefault(server, []).append((t, t + length, "paused"))
     for server, t in down_since.items():
