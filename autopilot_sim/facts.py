@@ -182,6 +182,11 @@ def _alert(run: Run, sid: str, word: str, a: int, b: int) -> Fact:
             break
         if record.get("status") == 429:
             extra = f" (a 500, no leader, came first at {first_500})" if first_500 else ""
+            entry = _entry(record, sid)
+            if entry is not None and entry.get("Healthy"):
+                others = [s["ID"] for s in record["health"].get("Servers") or [] if not s.get("Healthy")]
+                extra += (f"; but that 429 is for {', '.join(others) or 'the cluster'}: {sid} itself is still "
+                          "reported healthy")
             return Fact(t, t, "alert-429", sid,
                         f"a 429-based alert would first fire at {record['t']}, {_d(t - a)} after {sid}'s {word}"
                         + extra)

@@ -307,3 +307,25 @@ def test_report_index_at_takes_the_last_report_at_or_before(crash_run: Path) -> 
     assert report_index_at(run, first - 1) is None
     assert report_index_at(run, first) == 0
     assert run.timeline[report_index_at(run, 45_000_000_000)]["t"] == "43.71620755s"
+
+
+def test_removal_budget_a_429_alert_never_sees_the_third_crash(tmp_path: Path) -> None:
+    """scenarios/removal-budget.yaml (seed 1): node3 crashes at 1m30s and every report stays 200
+    until autopilot removes it — an alert on 429 would never fire for it."""
+    out = tmp_path / "run"
+    assert main(["run", str(REPO / "scenarios" / "removal-budget.yaml"), "--out", str(out), "--quiet"]) == 0
+    facts = [f for f in run_facts(load_run(out)) if f.server == "node3"]
+    alert = next(f for f in facts if f.kind == "alert-429")
+    assert alert.text == ("a 429-based alert would never have fired for node3's crash: every report stayed 200 "
+                          "until node3 was removed at 2m11.708262327s")
+    down = next(f for f in facts if f.kind == "down-but-healthy")
+    assert down.text.startswith("node3 was down but reported healthy for 41.712s (from its crash at 1m30s")
+
+
+def test_a_429_caused_by_another_server_is_told_apart() -> None:
+    timeline = [_report(10, [_srv("n1", 5, True), _srv("n2", 5), _srv("n3", 5)]),
+                _report(20, [_srv("n1", 7, True), _srv("n2", 7, healthy=False), _srv("n3", 5)], status=429)]
+    events = [{"t_ns": 15, "t": "15ns", "kind": "crash", "server": "n3", "message": "n3 crashed"}]
+    run = Run(timeline=timeline, events=events, summary={"duration_ns": 30})
+    alert = next(f for f in down_server_facts(run) if f.kind == "alert-429")
+    assert alert.text.endswith("; but that 429 is for n2: n3 itself is still reported healthy")
