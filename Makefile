@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= scenarios/demo.yaml
 OUT    ?= runs/demo
 
-.PHONY: demo test test-all bench venv clean
+.PHONY: demo test test-all fuzz bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''
+
+# Random exploration: every Hypothesis property (slow ones included), new examples each run,
+# FUZZ_FACTOR x the default counts; failures are saved in .hypothesis/ and replayed next time.
+FUZZ_FACTOR ?= 10
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz HYPOTHESIS_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -m hypothesis
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

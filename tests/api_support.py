@@ -45,12 +45,27 @@ load: {{writes_per_second: 5}}
     return load_scenario_text(text, filename="<api-test>")
 
 
+class FakeClock:
+    """A monotonic clock (seconds) that moves only when a test says so: the simulated time of a
+    served simulation then follows the test's steps exactly, whatever the machine's load."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @contextlib.contextmanager
 def served(sc: Any, *, speed: float = 1.0, start_at: str | int | None = None, paused: bool = False,
-           end: Any = "scenario") -> Iterator[ApiServer]:
+           end: Any = "scenario", clock: Callable[[], float] | None = None) -> Iterator[ApiServer]:
     """An ApiServer on 127.0.0.1:<free port>; ``start_at`` first runs the simulation to that time
-    in virtual time (so what the first request sees is deterministic)."""
-    live = LiveSimulation(sc, speed=speed, paused=paused, end=end)
+    in virtual time (so what the first request sees is deterministic); ``clock`` replaces the
+    wall clock (see `FakeClock`)."""
+    live = LiveSimulation(sc, speed=speed, paused=paused, end=end, **({"clock": clock} if clock else {}))
     if start_at is not None:
         from autopilot_sim.durations import parse_duration
 

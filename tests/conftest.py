@@ -1,12 +1,20 @@
-"""Test-suite settings shared by every file."""
+"""Test-suite settings shared by every file.
+
+Hypothesis profiles (HYPOTHESIS_PROFILE=<name>):
+
+* ``deterministic`` (the default) -- what `make test` and CI run: derandomized (the examples are
+  a fixed function of each test) and without the example database, so a verdict never depends
+  on luck or on what an earlier run happened to find. ``ci`` is the same profile.
+* ``fuzz`` -- what `make fuzz` runs: new random examples every run, each property's example
+  count multiplied (see `fuzzing.examples`), failures saved to and replayed from the local
+  database (.hypothesis/).
+"""
 
 import os
 
 from hypothesis import settings
 
-# CI runs the property tests on a fixed set of examples (derandomized), so a landing never
-# depends on luck; developers' runs keep drawing new examples and may find new failures, which
-# Hypothesis then replays from its database. HYPOTHESIS_PROFILE=dev forces the random mode.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.register_profile("dev", print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("ci", settings.get_profile("deterministic"))
+settings.register_profile("fuzz", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))

@@ -1,6 +1,6 @@
 """Raw HTTP against the served API: every Nomad error (status, body, content type), the ACL
-matrix, the order of the checks, and the query options (reference autopilot-behaviour.md §9,
-ecosystem-notes.md §2)."""
+matrix, the order of the checks, and the query options (docs/behaviour/autopilot.md §9,
+docs/api.md)."""
 
 from __future__ import annotations
 

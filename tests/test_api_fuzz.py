@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from typing import Any
 from urllib.parse import quote
 
 import jsonschema
 import pytest
-from api_support import ADMIN, READER, WRITER, Raw, scenario, served
+from api_support import ADMIN, READER, WRITER, Raw, scenario, served, wait_for
+from fuzzing import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autopilot_sim.api import openapi_document
+from autopilot_sim.api import gourl, openapi_document
 
 DOC = openapi_document()
 RAFT = "/v1/operator/raft/"
@@ -151,7 +151,7 @@ def fuzz_server():
         raw.close()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow], derandomize=True)
 @given(request=REQUESTS, body=BODIES, tok=TOKENS)
 def test_fuzz_requests_get_documented_answers(fuzz_server, request, body, tok) -> None:
@@ -166,9 +166,16 @@ def test_fuzz_requests_get_documented_answers(fuzz_server, request, body, tok) -
             headers["X-Nomad-Token"] = tok
     target = path + ("?" + query if query else "")
     status, resp_headers, data = raw.request(method, target, body, headers)
-    from urllib.parse import unquote
-
-    check_answer(method, unquote(path), status, resp_headers, data)
+    try:
+        parsed = gourl.parse_target(path)
+    except gourl.BadRequestTarget:  # a malformed escape: Go's server refuses the request line
+        assert (status, data) == (400, b"400 Bad Request")
+    else:
+        decoded = parsed.path.encode("latin-1").decode("utf-8", "replace")
+        if "%2f" in path.lower() and not decoded.startswith(RAFT):
+            assert status in (301, 404), (path, status)  # an escaped "/" separates no segments
+        else:
+            check_answer(method, decoded, status, resp_headers, data)
     if server.live.snapshot.paused:
         server.live.resume()
 
@@ -179,8 +186,7 @@ def test_server_still_answers_after_fuzzing(fuzz_server) -> None:
     check_answer("GET", "/v1/operator/autopilot/health", status, headers, data)
     assert server.errors == 0
     before = server.live.snapshot.t_ns
-    time.sleep(0.2)
-    assert server.live.snapshot.t_ns > before or server.live.snapshot.ended
+    wait_for(lambda: server.live.snapshot.t_ns > before or server.live.snapshot.ended)  # the clock still moves
 
 
 def _send_raw(server, payload: bytes, timeout: float = 5.0) -> bytes:

@@ -1,7 +1,7 @@
 """A real third-party Nomad client against the served API: python-nomad (jrxFive/python-nomad).
 
 python-nomad has no autopilot methods; its public ``request()`` escape hatch on the operator
-endpoint reaches them (ecosystem-notes.md §1.2). Non-2xx answers raise, with the response kept
+endpoint reaches them (docs/api.md, "From Python"). Non-2xx answers raise, with the response kept
 on the exception as ``nomad_resp``.
 """
 

@@ -4,11 +4,20 @@ description, and replaying a served session byte for byte."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from api_support import ADMIN, READER, Raw, scenario, served, sim_time, token, wait_for
+from api_support import (
+    ADMIN,
+    READER,
+    FakeClock,
+    Raw,
+    scenario,
+    served,
+    sim_time,
+    token,
+    wait_for,
+)
 
 from autopilot_sim.api import LiveSimulation, openapi_document, replay
 from autopilot_sim.durations import SECOND
@@ -17,51 +26,53 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def test_the_clock_follows_the_wall_clock_times_speed() -> None:
-    with served(scenario(), speed=2.0, start_at="3s") as server:
+    clock = FakeClock()
+    with served(scenario(), speed=2.0, start_at="3s", clock=clock) as server:
         raw = Raw(server)
-        wall0 = time.monotonic()
         t0 = raw.json("GET", "/v1/sim/time")[1]
         assert t0["Scenario"] == "api-test" and t0["Speed"] == 2.0 and t0["Paused"] is False
-        time.sleep(0.5)
+        assert t0["TimeNs"] == 3 * SECOND
+        clock.advance(0.5)
+        # Two simulated seconds per wall second: exactly 1 s later, once the thread has caught up.
+        wait_for(lambda: raw.json("GET", "/v1/sim/time")[1]["TimeNs"] >= 4 * SECOND)
         t1 = raw.json("GET", "/v1/sim/time")[1]
-        wall = time.monotonic() - wall0
-        advanced = (t1["TimeNs"] - t0["TimeNs"]) / SECOND
-        # Two simulated seconds per wall second (snapshots are up to one 10 ms tick old).
-        assert 2.0 * wall - 0.1 < advanced < 2.0 * wall + 0.1
-        assert t1["BehindWallClockNs"] < 0.5 * SECOND
+        assert t1["TimeNs"] == 4 * SECOND and t1["BehindWallClockNs"] == 0
         raw.close()
 
 
 def test_pause_and_resume() -> None:
-    with served(scenario(), speed=1.0, start_at="3s") as server:
+    clock = FakeClock()
+    with served(scenario(), speed=1.0, start_at="3s", clock=clock) as server:
         raw = Raw(server)
         status, paused = raw.json("POST", "/v1/sim/pause")
-        assert status == 200 and paused["Paused"] is True
-        time.sleep(0.3)
+        assert status == 200 and paused["Paused"] is True and paused["TimeNs"] == 3 * SECOND
+        clock.advance(10.0)
         assert raw.json("GET", "/v1/sim/time")[1]["TimeNs"] == paused["TimeNs"]
         # Reads still answer while paused; events are applied at the paused time.
         assert raw.request("GET", "/v1/operator/autopilot/health")[0] == 200
         status, result = raw.json("POST", "/v1/sim/events", {"set_load": {"writes_per_second": 50}})
         assert status == 200 and result["TimeNs"] == paused["TimeNs"]
+        assert raw.json("GET", "/v1/sim/time")[1]["TimeNs"] == paused["TimeNs"]
         status, resumed = raw.json("PUT", "/v1/sim/resume")
-        assert status == 200 and resumed["Paused"] is False
-        time.sleep(0.3)
-        later = raw.json("GET", "/v1/sim/time")[1]["TimeNs"]
-        # No catch-up burst: the clock continues from where it stopped.
-        assert paused["TimeNs"] < later < paused["TimeNs"] + 1.5 * SECOND
+        assert status == 200 and resumed["Paused"] is False and resumed["TimeNs"] == paused["TimeNs"]
+        clock.advance(0.25)
+        # No catch-up burst: the clock continues from where it stopped, the 10 paused seconds
+        # are not made up.
+        wait_for(lambda: raw.json("GET", "/v1/sim/time")[1]["TimeNs"] > paused["TimeNs"])
+        assert raw.json("GET", "/v1/sim/time")[1]["TimeNs"] == paused["TimeNs"] + SECOND // 4
         raw.close()
 
 
 def test_a_slow_or_idle_simulation_does_not_delay_requests() -> None:
-    # At 1/1000 of real time the next event is seconds of wall time away; nothing may wait for it.
-    with served(scenario(), speed=0.001, start_at="3s") as server:
+    # The clock never moves: the next event is forever away, and nothing may wait for it (a
+    # request that did would time out instead of answering 200).
+    with served(scenario(), speed=0.001, start_at="3s", clock=FakeClock()) as server:
         raw = Raw(server)
         for method, path, body in (("GET", "/v1/operator/autopilot/health", None),
                                    ("POST", "/v1/sim/events", '{"set_load": {"writes_per_second": 1}}'),
                                    ("POST", "/v1/sim/pause", None), ("POST", "/v1/sim/resume", None)):
-            started = time.monotonic()
-            assert raw.request(method, path, body)[0] == 200
-            assert time.monotonic() - started < 0.5, path
+            assert raw.request(method, path, body)[0] == 200, path
+        assert raw.json("GET", "/v1/sim/time")[1]["TimeNs"] == 3 * SECOND
         raw.close()
 
 

@@ -1,5 +1,5 @@
 """AutopilotConfig: defaults, wire format both ways, Go-like decoding and errors, the CAS store
-(reference §9.2, §9.3, §10, §12.7)."""
+(docs/behaviour/autopilot.md §9.2, §9.3, §10, §12.7)."""
 
 from __future__ import annotations
 

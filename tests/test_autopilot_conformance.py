@@ -1,25 +1,31 @@
-"""The conformance runner on raft-autopilot's seven fixtures, and its exit codes."""
+"""The conformance runner on raft-autopilot's seven fixtures (shipped in the package), the
+project's reconcile cases, and the exit codes."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from autopilot_sim.autopilot import conformance
 from autopilot_sim.commands import conformance as command
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "testdata" / "raft-autopilot"
+# The same folders `autopilot-sim conformance` defaults to: package data, never skipped.
+FIXTURES = conformance.UPSTREAM_CASES_DIR
+ACTIONS = conformance.ACTIONS_CASES_DIR
 CASES = ("no-leader", "non-voter", "not-the-leader", "one-failed", "staging", "state-overrides", "typical")
-
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(),
-    reason=f"upstream fixtures not found at {FIXTURES} (shared/ must sit beside the repository)",
-)
+N3 = "e72eb8da-604d-47cd-bd7f-69ec120ea2b7"
+ACTION_CASES = {
+    "failed-non-voter-removed": [{"Op": "RemoveFailedServer", "ID": N3}],
+    "failed-voter-cleanup-disabled": [],
+    "failed-voter-kept-by-min-quorum": [],
+    "failed-voter-removed": [{"Op": "RemoveFailedServer", "ID": N3}],
+    "non-voter-promoted-in-waiver": [{"Op": "AddVoter", "ID": N3}],
+    "stale-voter-removed": [{"Op": "RemoveServer", "ID": N3}],
+    "typical-nothing-to-do": [],
+}
 
 
 def run_cli(*argv: str) -> int:
@@ -37,19 +43,16 @@ def cases(tmp_path):
     return dest
 
 
-@needs_fixtures
 def test_all_seven_fixtures_present():
     assert tuple(p.name for p in conformance.find_cases(FIXTURES)) == CASES
 
 
-@needs_fixtures
 @pytest.mark.parametrize("name", CASES)
 def test_fixture_state_passes(name):
     outcome = conformance.run_case("state", FIXTURES / name)
     assert outcome.line() == f"PASS {name}"
 
 
-@needs_fixtures
 @pytest.mark.parametrize("name", CASES)
 def test_fixture_state_is_byte_identical_to_golden(name):
     inputs, previous = conformance.load_case(FIXTURES / name)
@@ -57,19 +60,16 @@ def test_fixture_state_is_byte_identical_to_golden(name):
     assert text == (FIXTURES / name / "state.json.golden").read_text(encoding="utf-8")
 
 
-@needs_fixtures
 def test_cli_state_all_pass(capsys):
     assert run_cli("state", str(FIXTURES)) == 0
     assert capsys.readouterr().out.splitlines() == [f"PASS {n}" for n in CASES]
 
 
-@needs_fixtures
 def test_cli_single_case_folder(capsys):
     assert run_cli("state", str(FIXTURES / "typical")) == 0
     assert capsys.readouterr().out == "PASS typical\n"
 
 
-@needs_fixtures
 def test_cli_fails_on_a_different_golden(cases, capsys):
     golden = cases / "typical" / "state.json.golden"
     data = json.loads(golden.read_text())
@@ -85,7 +85,6 @@ def test_cli_fails_on_a_different_golden(cases, capsys):
     assert lines[:-1] == [f"PASS {n}" for n in CASES[:-1]]
 
 
-@needs_fixtures
 def test_cli_write_creates_state_json(cases, capsys):
     assert run_cli("state", str(cases), "--write") == 0
     for name in CASES:
@@ -93,7 +92,6 @@ def test_cli_write_creates_state_json(cases, capsys):
     assert capsys.readouterr().out.splitlines()[0] == f"WROTE no-leader: {cases / 'no-leader' / 'state.json'}"
 
 
-@needs_fixtures
 def test_cli_exit_2_for_unreadable_input(cases, capsys):
     (cases / "typical" / "inputs.json").write_text("{not json")
     (cases / "staging" / "inputs.json").write_text('{"Now": 5}')
@@ -110,7 +108,6 @@ def test_cli_exit_2_for_missing_dir(tmp_path, capsys):
     assert run_cli("actions", str(tmp_path)) == 2  # a folder without cases
 
 
-@needs_fixtures
 def test_actions_of_the_fixtures_are_empty(cases):
     # Nothing to promote (non-voter not yet stable, staging ignored) and nobody dead.
     for name in CASES:
@@ -118,7 +115,6 @@ def test_actions_of_the_fixtures_are_empty(cases):
         assert conformance.actions_to_json(conformance.compute_actions(inputs, previous)) == []
 
 
-@needs_fixtures
 def test_actions_mode_with_goldens(cases, capsys):
     # non-voter case, but autopilot started 5s ago: the waiver promotes node3 at once.
     nv = cases / "non-voter"
@@ -175,3 +171,45 @@ def test_old_state_key_is_accepted(tmp_path):
     assert server["Health"] == {"Healthy": True, "StableSince": "2020-11-02T14:00:00.5Z"}
     assert server["Server"]["Name"] == "a.global" and server["Server"]["Address"] == "10.0.0.1:4647"
     assert out["Voters"] == ["a"] and out["Healthy"] is True
+
+
+# --- shipped cases and the defaults of the command ---------------------------------------------
+
+
+def test_upstream_fixtures_ship_with_licence_and_origin():
+    assert (FIXTURES / "LICENSE").read_text(encoding="utf-8").count("Mozilla Public License Version 2.0") == 1
+    origin = (FIXTURES / "ORIGIN.md").read_text(encoding="utf-8")
+    assert "https://github.com/hashicorp/raft-autopilot" in origin and "56d1877eec6f" in origin
+    for name in CASES:
+        assert {p.name for p in (FIXTURES / name).iterdir()} == {"inputs.json", "state.json.golden"}
+
+
+def test_default_dirs_per_mode():
+    assert conformance.default_cases_dir("state") == FIXTURES
+    assert conformance.default_cases_dir("actions") == ACTIONS
+    with pytest.raises(ValueError):
+        conformance.default_cases_dir("nope")
+
+
+def test_cli_state_defaults_to_the_upstream_cases(capsys):
+    assert run_cli("state") == 0
+    assert capsys.readouterr().out.splitlines() == [f"PASS {n}" for n in CASES]
+
+
+def test_cli_actions_defaults_to_the_project_cases(capsys):
+    assert run_cli("actions") == 0
+    assert capsys.readouterr().out.splitlines() == [f"PASS {n}" for n in sorted(ACTION_CASES)]
+
+
+@pytest.mark.parametrize("name", sorted(ACTION_CASES))
+def test_action_case_golden_is_what_the_readme_says(name):
+    # The goldens were written by this project; pin them to the table in their README.
+    golden = json.loads((ACTIONS / name / "actions.json.golden").read_text(encoding="utf-8"))
+    assert golden == ACTION_CASES[name]
+    assert f"`{name}`" in (ACTIONS / "README.md").read_text(encoding="utf-8")
+
+
+def test_cli_write_without_dir_is_refused(capsys):
+    assert run_cli("state", "--write") == 2
+    assert "--write needs a DIR" in capsys.readouterr().err
+    assert not any(FIXTURES.glob("*/state.json"))

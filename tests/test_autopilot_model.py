@@ -1,4 +1,5 @@
-"""Health rule, stability, failure tolerance and voter ordering (reference §3–§5, §12.1–12.2)."""
+"""Health rule, stability, failure tolerance and voter ordering (docs/behaviour/autopilot.md
+§3–§5, §12.1–12.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""StablePromoter (reference §6, §12.2 stable_promoter_test)."""
+"""StablePromoter (docs/behaviour/autopilot.md §6, §12.2 stable_promoter_test)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reconcile and dead-server pruning, v0.1.6 (reference §7, §8, §12.4–12.6)."""
+"""Reconcile and dead-server pruning, v0.1.6 (docs/behaviour/autopilot.md §7, §8, §12.4–12.6)."""
 
 from __future__ import annotations
 

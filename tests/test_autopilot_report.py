@@ -1,4 +1,4 @@
-"""The health endpoint body and status (reference §9.4, nomad-autopilot-operator-api.md)."""
+"""The health endpoint body and status (docs/behaviour/autopilot.md §9.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""build_state: merge order, health, StableSince, cluster fields (reference §2–§5, §12.3)."""
+"""build_state: merge order, health, StableSince, cluster fields (docs/behaviour/autopilot.md
+§2–§5, §12.3)."""
 
 from __future__ import annotations
 

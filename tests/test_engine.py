@@ -1,5 +1,6 @@
 """Engine tests: whole clusters on SimPy with the worked timelines of §3.7, pauses, restarts
-and determinism. Every run has the SafetyChecker on (the Cluster default)."""
+and determinism. Every run has the SafetyChecker on (the Cluster default). Section numbers
+(§) refer to docs/behaviour/raft.md."""
 
 from __future__ import annotations
 

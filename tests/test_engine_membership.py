@@ -1,5 +1,6 @@
 """Engine tests of membership changes, leadership transfer and the non-voter-with-a-higher-term
-edge case (§5, §7.1, §9 item 22), on whole clusters with the SafetyChecker on."""
+edge case (§5, §7.1, §9 item 22 of docs/behaviour/raft.md), on whole clusters with the
+SafetyChecker on."""
 
 from __future__ import annotations
 

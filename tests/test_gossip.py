@@ -1,4 +1,4 @@
-"""Behaviour of the gossip model (memberlist + serf) against reference/gossip-and-membership.md.
+"""Behaviour of the gossip model (memberlist + serf) against docs/behaviour/gossip.md.
 
 Clusters run on the tiny heap loop in test_gossip_harness.py. Times are int ns; helpers convert
 to seconds only in assertion messages.
@@ -210,7 +210,8 @@ def test_suspect_is_never_visible_to_serf() -> None:
 @pytest.mark.parametrize(("n", "rise"), [(3, 1), (5, 3)])
 def test_failed_probe_raises_lifeguard_health(n: int, rise: int) -> None:
     # A probe of the crashed node asks min(3, n - 2) helpers whose nacks (t0 + ~6 s) miss the
-    # t0 + 5 s deadline at score 0, so the prober's score rises by that many (reference §2.3).
+    # t0 + 5 s deadline at score 0, so the prober's score rises by that many
+    # (docs/behaviour/gossip.md §2.3).
     names = names_for(n)
     h = Harness(names, seed=8)
     h.start_all()
@@ -263,7 +264,7 @@ def test_graceful_leave_shows_leaving_then_left_quickly() -> None:
 @pytest.mark.parametrize("n", [3, 5])
 def test_graceful_leave_timing_matches_reference(n: int) -> None:
     samples = [d for seed in range(40) for d in leave_to_left(n, 300 + seed) if d > 0]
-    bound = 1.5 if n == 3 else 1.0  # reference §5.3: psi + 1.0 s (3), psi + 0.5 s (5)
+    bound = 1.5 if n == 3 else 1.0  # docs/behaviour/gossip.md §5.3: psi + 1.0 s (3), psi + 0.5 s (5)
     assert max(samples) <= bound + 0.02, max(samples)
     assert statistics.median(samples) <= bound
 
@@ -288,7 +289,7 @@ def test_left_member_is_not_failed_after_shutdown_and_is_reaped_after_tombstone(
 
 
 def test_crash_after_leave_intent_ends_left_not_failed() -> None:
-    # reference §4.3: a node that crashes once its leave intent is out is detected by the
+    # docs/behaviour/gossip.md §4.3: a node that crashes once its leave intent is out is detected by the
     # failure detector later, and serf turns leaving into left, skipping failed.
     h = Harness(names_for(3), seed=26)
     h.start_all()

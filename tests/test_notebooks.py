@@ -7,7 +7,8 @@ computed; the checks below read it, so a change in the engine that would make a 
 prose wrong fails here. The notebooks are committed without outputs.
 
 Runtime: all five together take about 35 s on a 2-core machine (the elections notebook ~20 s),
-so they stay in the default test run.
+so they stay in the default test run. Their speed is not asserted (a loaded machine must not
+fail the suite); the wall time is kept with each result for whoever wants to look.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
-pytest.importorskip("matplotlib")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = [
@@ -32,8 +32,7 @@ NAMES = [
     "04-elections",
     "05-partitions-and-liveness",
 ]
-CELL_TIMEOUT = 120  # seconds, per cell
-BUDGET_S = 60  # each notebook should run in under a minute; fail only at twice that (loaded machines)
+CELL_TIMEOUT = 120  # seconds, per cell: a guard against a hang, not a verdict on speed
 
 _executed: dict[str, tuple[object, dict, float, str]] = {}
 
@@ -78,14 +77,13 @@ def test_committed_without_outputs_and_structured(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_runs_top_to_bottom_on_this_interpreter(name):
-    nb, results, wall, kernel_prefix = execute(name)
+    nb, results, _wall, kernel_prefix = execute(name)
     assert kernel_prefix == sys.prefix, (
         f"the python3 kernel ran in {kernel_prefix}, not in this environment ({sys.prefix}): "
         "is ipykernel installed here, or does a user-level 'python3' kernelspec shadow it?")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors
     assert results
-    assert wall < 2 * BUDGET_S, f"{name} took {wall:.0f} s (budget {BUDGET_S} s)"
 
 
 # ------------------------------------------------------------------------------- what each one shows
@@ -94,7 +92,7 @@ def test_runs_top_to_bottom_on_this_interpreter(name):
 def test_01_quorum_table_and_losing_servers():
     _, r, _, _ = execute(NAMES[0])
     table = {row["servers"]: (row["quorum"], row["failure_tolerance"]) for row in r["table"]}
-    # Consul's deployment table (raft-peers-and-papers.md §3.1)
+    # Consul's deployment table (docs/behaviour/papers.md §3.1)
     assert [table[n] for n in range(1, 8)] == [(1, 0), (2, 0), (2, 1), (3, 1), (3, 2), (4, 2), (4, 3)]
     for n, margins in (("3", [0, -1]), ("5", [1, 0, -1])):
         phases = r["phases"][n]

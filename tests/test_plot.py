@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib")
+# matplotlib is a plain dependency: these tests are never skipped.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-
-from autopilot_sim import plot  # noqa: E402
-from autopilot_sim.cli import main  # noqa: E402
+from autopilot_sim import plot
+from autopilot_sim.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scenarios" / "demo.yaml"

@@ -1,5 +1,5 @@
 """Hand-driven tests of the leader: lease (§4.7), stale-term step-down (§4.5), heartbeat and
-CommitTimeout cadence (§4.2, §4.3)."""
+CommitTimeout cadence (§4.2, §4.3). Section numbers (§) refer to docs/behaviour/raft.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Hand-driven tests of membership changes (§5) and non-voters (§2.7)."""
+"""Hand-driven tests of membership changes (§5) and non-voters (§2.7). Section numbers (§)
+refer to docs/behaviour/raft.md."""
 
 from __future__ import annotations
 

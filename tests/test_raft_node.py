@@ -1,7 +1,7 @@
 """Hand-driven unit tests of the pure RaftNode: bootstrap, elections, RequestVote and pre-vote.
 
 Each test delivers specific messages / fires specific timers and asserts the node's outputs.
-Section numbers (§) refer to shared/reference/hashicorp-raft-behaviour.md.
+Section numbers (§) refer to docs/behaviour/raft.md.
 """
 
 from __future__ import annotations

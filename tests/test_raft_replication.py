@@ -1,6 +1,6 @@
 """Hand-driven tests of log replication: the AppendEntries receiver (§2.3), the leader's
 response handling and back-off (§4.4, §4.5), and the commit rule (§4.6, the Raft paper's
-Figure 8)."""
+Figure 8). Section numbers (§) refer to docs/behaviour/raft.md."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Stats() quirks (§6), the follower's heartbeat check (§2.1), randomTimeout (§0) and the
-paper-style timing model."""
+paper-style timing model. Section numbers (§) refer to docs/behaviour/raft.md."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ the run's events (events.jsonl), its timeline (timeline.jsonl) and, where the ex
 matters, the serf events the leader received (recorded by wrapping the engine's serf-event hook;
 the wrapper only observes).
 
-Times in the scenarios follow from the reference rules; the arithmetic is in each file's header
+Times in the scenarios follow from the rules of docs/behaviour/; the arithmetic is in each file's header
 comment. Each scenario runs once per test session (they are deterministic), in well under a
 second of wall time each.
 """
@@ -190,7 +190,7 @@ def test_healthy_baseline_is_healthy_at_every_tick() -> None:
     assert lines and all(line["status"] == 200 for line in lines)
     for line in lines:
         assert line["health"]["FailureTolerance"] == 2
-        assert line["health"]["Voters"][0] == line["health"]["Leader"]  # the leader first (§5)
+        assert line["health"]["Voters"][0] == line["health"]["Leader"]  # the leader first (docs/behaviour/autopilot.md §5)
         for srv in line["health"]["Servers"]:
             assert srv["Healthy"] and srv["SerfStatus"] == "alive"
     assert len(run.of("election_started")) == 1
@@ -205,10 +205,10 @@ def test_crashed_follower_keeps_stale_stats_and_is_removed_at_the_next_reconcile
     run = run_of(name)
     crash = run.of("crash", "node5")[0]["t_ns"]
     failed = run.serf_event("node2", "member-failed", "node5")  # the leader's serf verdict
-    # gossip-and-membership.md §5.1: 35-50 s typically, at most ~70 s with 5 servers
+    # docs/behaviour/gossip.md §5.1: 35-50 s typically, at most ~70 s with 5 servers
     assert 35 * SECOND - 50_000_000 <= failed - crash <= 71 * SECOND
 
-    # The removal happens at the first reconcile tick after serf's verdict (§8.1).
+    # The removal happens at the first reconcile tick after serf's verdict (docs/behaviour/autopilot.md §8.1).
     removal = run.of("removal", "node5")
     assert len(removal) == 1
     first, period = reconcile_ticks_of(run, "node2")
@@ -222,19 +222,20 @@ def test_crashed_follower_keeps_stale_stats_and_is_removed_at_the_next_reconcile
         assert removal[0]["t_ns"] - RECONCILE < first_shown
     assert all(server(line, "node5")["SerfStatus"] == "alive" for line in before if line["t_ns"] < failed)
 
-    if profile == "1.11":  # RemoveFailedServer = serf force-leave, then Raft follows (§8.5)
+    if profile == "1.11":  # RemoveFailedServer = serf force-leave, then Raft follows (docs/behaviour/autopilot.md §8.5)
         assert removal[0]["op"] == "RemoveFailedServer"
         assert "failed voter" in removal[0]["message"]
         assert [e["t_ns"] for e in run.of("raft_remove", "node5")] == [removal[0]["t_ns"]]
         assert run.serf_event("node2", "member-leave", "node5") == removal[0]["t_ns"]
-    else:  # 2.0: unknown to the application → stale → Raft RemoveServer directly (§7.1)
+    else:  # 2.0: unknown to the application → stale → Raft RemoveServer directly
+        # (docs/behaviour/gossip.md §7.1)
         assert removal[0]["op"] == "RemoveServer"
         assert "stale voter" in removal[0]["message"]
         assert not run.of("raft_remove", "node5")
         assert run.sim.cluster.servers["node2"].gossip.members()["node5"] == "failed"
 
     # The stats fetch to the dead process fails, so its last fetched stats stay frozen
-    # (autopilot-behaviour.md §2): the same LastContact/LastTerm/LastIndex at every tick from
+    # (docs/behaviour/autopilot.md §2): the same LastContact/LastTerm/LastIndex at every tick from
     # the crash to the removal, while the leader's LastIndex keeps growing.
     last_before = [line for line in run.reports(0, crash) if line["status"] != 500][-1]
     frozen = server(last_before, "node5")
@@ -378,7 +379,7 @@ def test_partition_minority_old_leader_steps_down_and_rejoins_quietly() -> None:
     run = run_of("partition-minority")
     partition = run.of("partition")[0]["t_ns"]
     [down] = run.of("leader_stepped_down", "node2")
-    # LeaderLeaseTimeout after the last contact with a quorum (≤ 500 ms + 10 ms, §4.7)
+    # LeaderLeaseTimeout after the last contact with a quorum (≤ 500 ms + 10 ms, docs/behaviour/raft.md §4.7)
     assert partition < down["t_ns"] <= partition + 510_000_000 and "lease" in down["message"]
     elected = run.of("leader_elected")
     assert [(e["server"], e["term"]) for e in elected] == [("node2", 2), ("node5", 3)]
@@ -403,7 +404,7 @@ def test_partition_majority_removes_the_live_minority_and_takes_it_back() -> Non
     heal = run.of("heal")[0]["t_ns"]
     for name in ("node4", "node5"):
         [added] = run.of("raft_add", name)
-        assert heal < added["t_ns"] <= heal + 31 * SECOND  # serf reconnect within 30 s (§5.7)
+        assert heal < added["t_ns"] <= heal + 31 * SECOND  # serf reconnect within 30 s (docs/behaviour/gossip.md §5.7)
         [promotion] = run.of("promotion", name)
         assert 10 * SECOND <= promotion["t_ns"] - added["t_ns"] <= 22 * SECOND
     # Stale stats during the partition, until serf's verdict.
@@ -454,7 +455,8 @@ def test_flapping_link_flips_health_on_last_contact_and_keeps_stable_since() -> 
         assert lossy < e["t_ns"] < clean + UPDATE
         assert re.fullmatch(r"node5 turned unhealthy: last contact .+ > LastContactThreshold 200ms", e["message"])
     assert not [e for e in health if e["t_ns"] > clean + UPDATE]
-    # raft-autopilot v0.1.6: a health flip does not reset StableSince (§4).
+    # raft-autopilot v0.1.6: a health flip does not reset StableSince
+    # (docs/behaviour/autopilot.md §4).
     assert len({server(line, "node5")["StableSince"] for line in run.timeline}) == 1
     assert len(run.of("election_started")) == 1
 
@@ -501,7 +503,7 @@ def test_slow_fetch_under_heavy_load_does_not_make_the_fast_servers_trail() -> N
 
 
 def test_gossip_firewall_budget_removes_two_and_refuses_the_third_in_one_tick() -> None:
-    """§8.3: with 5 voters and 3 failed at one reconcile tick, the (voters−1)/2 = 2 budget
+    """docs/behaviour/autopilot.md §8.3: with 5 voters and 3 failed at one reconcile tick, the (voters−1)/2 = 2 budget
     removes two (in ID order) and refuses the third; the next tick (3 voters, budget 1) removes it."""
     run = run_of("gossip-firewall-removal-budget")
     events = run.result.recorder.events

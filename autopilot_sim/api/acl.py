@@ -1,6 +1,6 @@
 """Nomad-style ACLs for the HTTP API, from the scenario's ``acl:`` block.
 
-What Nomad does for the endpoints served here (reference autopilot-behaviour.md §9.1,
+What Nomad does for the endpoints served here (docs/behaviour/autopilot.md §9.1,
 ``nomad/auth`` Authenticate and ``acl/acl.go``):
 
 * the token is the ``X-Nomad-Token`` header (trimmed), else ``Authorization: Bearer <token>``

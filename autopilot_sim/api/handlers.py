@@ -25,13 +25,20 @@ from __future__ import annotations
 
 import difflib
 import json
-import posixpath
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
 from autopilot_sim.api.acl import MANAGEMENT, OPERATOR_READ, OPERATOR_WRITE, AclPolicy, parse_token
+from autopilot_sim.api.gourl import (
+    BadRequestTarget,
+    clean_path,
+    escaped_path,
+    parse_target,
+    redirect,
+    segments,
+    url_string,
+)
 from autopilot_sim.api.live import LiveSimulation
 from autopilot_sim.api.openapi import openapi_bytes
 from autopilot_sim.api.wire import (
@@ -54,6 +61,7 @@ PERMISSION_DENIED = "Permission denied"
 NOT_INITIALIZED = "autopilot config not initialized yet"
 NO_REGION_PATH = "No path to region"
 RAFT_PREFIX = "/v1/operator/raft/"
+RAFT_SEGMENTS = ("v1", "operator", "raft")
 
 #: The simulation-control endpoints, for "what would be valid" messages.
 SIM_ENDPOINTS = (
@@ -110,32 +118,39 @@ class NomadApi:
             "/v1/sim/resume": self._sim_resume,
             "/v1/sim/openapi.json": self._sim_openapi,
         }
+        # Keyed by path segments: the mux compares each unescaped segment.
+        self._by_segments = {tuple(path.split("/")[1:]): handler for path, handler in self._routes.items()}
 
     # ------------------------------------------------------------------ entry point
 
     def handle(self, method: str, target: str, headers: Any, body: bytes | None) -> Response:
-        """Answer one request. ``target`` is the request-target (path and query); ``body`` is
-        None when the request had no body (Go's ``http.NoBody``), else its bytes."""
-        if target.startswith("/"):
-            raw_path, _, raw_query = target.partition("?")
-        else:  # absolute-form: http://host/path?query
-            parts = urlsplit(target)
-            raw_path, raw_query = parts.path or "/", parts.query
-        raw_query = raw_query.partition("#")[0]
-        path = unquote(raw_path, errors="replace")
-        clean = _clean_path(path)
-        if clean != path:  # Go's ServeMux redirects to the canonical path
-            location = clean + ("?" + raw_query if raw_query else "")
-            return Response(301, b"", None, [("Location", location)])
-        req = _Request(method, path, parse_query(raw_query), headers, body)
-        route = self._routes.get(path)
+        """Answer one request. ``target`` is the request-target exactly as sent (path and query,
+        one character per byte); ``body`` is None when the request had no body (Go's
+        ``http.NoBody``), else its bytes. Paths are routed as Nomad's Go mux routes them
+        (`autopilot_sim.api.gourl`)."""
+        if target == "*":  # Go: OPTIONS * is answered by the server, anything else by the mux
+            return Response(200) if method == "OPTIONS" else Response(400, close=True)
+        try:
+            parsed = parse_target(target)
+        except BadRequestTarget:  # Go's server refuses the request line itself
+            return Response(400, b"400 Bad Request", TEXT, close=True)
+        escaped = escaped_path(parsed)
+        clean = clean_path(escaped)
+        segs = segments(clean)
+        if segs == RAFT_SEGMENTS:  # only "/v1/operator/raft/" is registered: add the slash
+            return _redirect(method, url_string(clean_path(parsed.path) + "/", parsed.raw_query))
+        if clean != escaped:  # Go's ServeMux redirects to the canonical path
+            return _redirect(method, url_string(clean, parsed.raw_query))
+        path = parsed.path.encode("latin-1").decode("utf-8", "replace")
+        req = _Request(method, path, parse_query(parsed.raw_query or ""), headers, body)
+        route = self._by_segments.get(segs)
         if route is not None:
             return route(req)
-        if path.startswith(RAFT_PREFIX):
+        if segs[:3] == RAFT_SEGMENTS:  # the "/v1/operator/raft/" subtree
             return self._operator_raft(req, path[len(RAFT_PREFIX):])
         if path.startswith("/v1/sim/") or path == "/v1/sim":
             return _text(404, f"no simulation endpoint {path}; the endpoints are: " + ", ".join(SIM_ENDPOINTS))
-        return Response(404)  # Go's mux fallthrough: an empty 404
+        return Response(404)  # Nomad's fallthrough handler: an empty 404
 
     # ------------------------------------------------------------------ shared checks
 
@@ -442,18 +457,10 @@ def _event_path(path: tuple[Any, ...]) -> str:
     return out
 
 
-def _clean_path(path: str) -> str:
-    """Go's path cleaning for ServeMux (a trailing slash is kept)."""
-    if path == "":
-        return "/"
-    if not path.startswith("/"):
-        path = "/" + path
-    clean = posixpath.normpath(path)
-    if clean.startswith("//"):
-        clean = "/" + clean.lstrip("/")
-    if path.endswith("/") and clean != "/":
-        clean += "/"
-    return clean
+def _redirect(method: str, url: str) -> Response:
+    """The mux's 301, written by ``http.Redirect``."""
+    answer = redirect(method, url, 301)
+    return Response(answer.status, answer.body, answer.content_type, [("Location", answer.location)])
 
 
 __all__ = ["NomadApi", "SIM_ENDPOINTS"]

@@ -3,7 +3,7 @@
 Why the standard library: no dependency, a thread per connection fits a handler that only
 reads a published snapshot (no lock, no SimPy), and it makes Nomad's exact bytes easy to emit
 (plain-text errors, the bare ``true``). An asyncio server would only pay off if the simulation
-itself ran on the event loop (ecosystem-notes.md §4.8).
+itself ran on the event loop (docs/api.md, "How it works").
 
 Transport details that clients rely on:
 
@@ -20,6 +20,7 @@ Transport details that clients rely on:
 from __future__ import annotations
 
 import email.utils
+import re
 import socket
 import sys
 import threading
@@ -36,6 +37,12 @@ from autopilot_sim.api.wire import Response
 
 MAX_BODY = 16 * 1024 * 1024
 
+#: An HTTP token (RFC 9110 §5.6.2): what a header name may be.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Control characters a header value must not carry (HTAB is allowed). CR or LF would end the
+#: header early and let the rest of the value inject headers or a second response.
+_VALUE_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
 _date_cache: tuple[int, str] = (0, "")
 
 
@@ -45,6 +52,16 @@ def _http_date() -> str:
     if _date_cache[0] != now:
         _date_cache = (now, email.utils.formatdate(now, usegmt=True))
     return _date_cache[1]
+
+
+def _header_fault(name: str, value: str) -> str | None:
+    """Why this header must not be sent, or None. (Go's own writer replaces CR and LF in values
+    with spaces; refusing is stricter and makes the bug visible.)"""
+    if not _TOKEN.fullmatch(name):
+        return f"invalid header name {name!r}"
+    if _VALUE_CTL.search(value):
+        return f"control character in the value of header {name}"
+    return None
 
 
 def _reason(status: int) -> str:
@@ -77,6 +94,17 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.log_requests:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
+    def parse_request(self) -> bool:
+        """The standard parsing, then the request-target exactly as sent: ``http.server``
+        reduces a leading ``//`` to ``/`` (an open-redirect guard for file servers, gh-87389),
+        whereas Nomad's Go mux sees ``//v1/...`` and redirects it to the clean path."""
+        if not super().parse_request():
+            return False
+        words = self.requestline.split()  # the split parse_request itself made
+        if len(words) >= 2:
+            self.path = words[1]
+        return True
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """A request the HTTP layer cannot parse: answer like Go's server (status line, plain
         text "<code> <reason>", connection closed), never the stdlib's HTML page."""
@@ -104,6 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.count_error()
             traceback.print_exc(file=sys.stderr)
             response = Response.text(500, f"internal error: {type(exc).__name__}: {exc}")
+        if response.close:
+            self.close_connection = True
         self._send(response)
         if self.server.log_requests:
             self.log_request(response.status, len(response.body))
@@ -157,12 +187,21 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, response: Response) -> None:
+        headers = list(response.headers)
+        if response.content_type is not None:
+            headers.insert(0, ("Content-Type", response.content_type))
+        for name, value in headers:
+            fault = _header_fault(name, value)
+            if fault is not None:  # never let a value split the answer: refuse it, loudly
+                self.server.count_error()
+                sys.stderr.write(f"autopilot-sim: refusing to send an answer: {fault}\n")
+                response = Response.text(500, f"internal error: refusing to send an answer: {fault}")
+                headers = [("Content-Type", str(response.content_type))]
+                break
         body = response.body
         head = [f"HTTP/1.1 {response.status} {_reason(response.status)}\r\n",
                 f"Date: {_http_date()}\r\n", "Vary: Accept-Encoding\r\n"]
-        if response.content_type is not None:
-            head.append(f"Content-Type: {response.content_type}\r\n")
-        for name, value in response.headers:
+        for name, value in headers:
             head.append(f"{name}: {value}\r\n")
         head.append(f"Content-Length: {len(body)}\r\n")
         if self.close_connection:

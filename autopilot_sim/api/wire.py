@@ -38,12 +38,13 @@ def go_json_pretty(value: Any) -> bytes:
 @dataclass
 class Response:
     """One HTTP answer. ``content_type`` None sends no Content-Type (as Go does for an empty
-    body written after an explicit WriteHeader)."""
+    body written after an explicit WriteHeader); ``close`` ends the connection after it."""
 
     status: int
     body: bytes = b""
     content_type: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
+    close: bool = False
 
     @classmethod
     def text(cls, status: int, message: str) -> Response:

@@ -1,4 +1,4 @@
-"""The library's `AddServer` helper as a pure plan (reference §12.6).
+"""The library's `AddServer` helper as a pure plan (docs/behaviour/autopilot.md §12.6).
 
 Nomad does not use it (Nomad's leader adds joining servers itself, `nomad/leader.go`), but
 Consul does, and it is part of raft-autopilot's behaviour: a new server joins as a non-voter

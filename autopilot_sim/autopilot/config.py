@@ -2,8 +2,8 @@
 
 * `AutopilotConfig` holds every field of Nomad's `AutopilotConfig` (durations in ns).
 * `to_wire()` / `from_wire(body)` speak the JSON of `/v1/operator/autopilot/configuration`
-  (reference §9.2/§9.3): durations are Go duration strings; PUT bodies are decoded like Go's
-  `encoding/json` into `api.AutopilotConfiguration` — unknown keys ignored, keys matched
+  (docs/behaviour/autopilot.md §9.2/§9.3): durations are Go duration strings; PUT bodies are
+  decoded like Go's `encoding/json` into `api.AutopilotConfiguration` — unknown keys ignored, keys matched
   case-insensitively, last duplicate wins, unsigned integers strict, and **full replacement**
   (a field absent from the body becomes false / 0 / "0s"). Errors carry Go's texts.
 * `ConfigStore` keeps the config with CreateIndex/ModifyIndex semantics and check-and-set.
@@ -36,7 +36,7 @@ from autopilot_sim.durations import (
 
 _UINT64_MAX = (1 << 64) - 1
 
-# Nomad's server defaults (nomad/config.go DefaultConfig; reference §10).
+# Nomad's server defaults (nomad/config.go DefaultConfig; docs/behaviour/autopilot.md §10).
 DEFAULT_CLEANUP_DEAD_SERVERS = True
 DEFAULT_LAST_CONTACT_THRESHOLD = 200 * MILLISECOND
 DEFAULT_MAX_TRAILING_LOGS = 250
@@ -113,7 +113,8 @@ class AutopilotConfig:
         enable_custom_upgrades; durations as Go strings ("200ms") or integer ns. Missing keys
         take Nomad's defaults. With `nomad_agent_rules` (the default) Nomad's agent merge rule
         applies: a zero count or zero duration in the block is ignored and the default kept
-        (reference §10: the agent only overrides non-zero values); booleans always apply.
+        (docs/behaviour/autopilot.md §10: the agent only overrides non-zero values); booleans
+        always apply.
         Raises ValueError naming the key and what would be valid.
         """
         values = _check_scenario_kwargs(kwargs)
@@ -339,7 +340,7 @@ def parse_cas_param(value: str) -> int:
 
 
 class ConfigStore:
-    """The autopilot config as Nomad's state store keeps it (reference §9.3).
+    """The autopilot config as Nomad's state store keeps it (docs/behaviour/autopilot.md §9.3).
 
     * `set(cfg, index)`: always writes; ModifyIndex = `index`; CreateIndex = the existing
       CreateIndex, or `index` when nothing was stored yet.

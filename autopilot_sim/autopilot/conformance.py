@@ -1,4 +1,4 @@
-"""Conformance runner for raft-autopilot's fixture format (shared/testdata/README.md).
+"""Conformance runner for raft-autopilot's fixture format (docs/conformance.md).
 
 A case folder holds `inputs.json` (one state-update tick: the previous state and everything
 autopilot gathered) and optionally `state.json.golden` / `actions.json.golden`. The runner
@@ -30,6 +30,20 @@ from autopilot_sim.durations import format_rfc3339, parse_rfc3339
 
 INPUTS_FILE = "inputs.json"
 MODES = ("state", "actions")
+
+#: Case folders shipped inside the package (package data), so `conformance` runs anywhere.
+TESTDATA_DIR = Path(__file__).resolve().parent / "testdata"
+#: hashicorp/raft-autopilot's own golden cases (MPL-2.0, see the ORIGIN.md beside them).
+UPSTREAM_CASES_DIR = TESTDATA_DIR / "raft-autopilot"
+#: This project's reconcile cases: upstream has no actions goldens to compare with.
+ACTIONS_CASES_DIR = TESTDATA_DIR / "actions"
+
+
+def default_cases_dir(mode: str) -> Path:
+    """The shipped cases a mode runs on when no folder is given."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return UPSTREAM_CASES_DIR if mode == "state" else ACTIONS_CASES_DIR
 
 
 class CaseInputError(ValueError):

@@ -153,7 +153,7 @@ def is_healthy(
     last_contact_threshold: int,
     max_trailing_logs: int,
 ) -> bool:
-    """The server health rule (reference §3), checked in upstream's order.
+    """The server health rule (docs/behaviour/autopilot.md §3), checked in upstream's order.
 
     1. a leader reference exists (index and term both non-zero),
     2. the application reports the server alive,

@@ -6,11 +6,11 @@ reconcile tick (`calculate_promotions_and_demotions`, `filter_failed_server_remo
 An enterprise promoter (redundancy zones, upgrade migration) can implement the same protocol
 and slot in beside `StablePromoter`.
 
-`StablePromoter` (reference §6): every server's NodeType is "voter"; every server whose Raft
-state is exactly non-voter (staging is ignored) and which is stable is proposed for promotion;
-it never demotes and never asks for a leader transfer. "Stable" means healthy for at least the
-ServerStabilizationTime, a requirement waived during the first ServerStabilizationTime after
-autopilot produced its first state on this leader.
+`StablePromoter` (docs/behaviour/autopilot.md §6): every server's NodeType is "voter"; every
+server whose Raft state is exactly non-voter (staging is ignored) and which is stable is
+proposed for promotion; it never demotes and never asks for a leader transfer. "Stable" means
+healthy for at least the ServerStabilizationTime, a requirement waived during the first
+ServerStabilizationTime after autopilot produced its first state on this leader.
 """
 
 from __future__ import annotations

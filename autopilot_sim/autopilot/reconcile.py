@@ -5,7 +5,7 @@ the application for (`Action`s), the operations it deliberately did not ask for 
 that stopped them (`Refusal`s), and any error upstream would log. The simulator applies the
 actions and logs the reasons.
 
-Order and rules are raft-autopilot v0.1.6's, which Nomad runs (reference §7, §8.3):
+Order and rules are raft-autopilot v0.1.6's, which Nomad runs (docs/behaviour/autopilot.md §7, §8.3):
 
 * reconcile: apply every promotion the promoter asks for (skipping unknown, already-voting
   and unhealthy servers); if any happened, stop. Otherwise apply demotions (skipping unknown
@@ -187,7 +187,8 @@ def _refuse_transfer(
 def find_failed_servers(
     raft_servers: Sequence[RaftServer], known_servers: Mapping[str, Server]
 ) -> tuple[FailedServers, int]:
-    """Classify dead-server candidates (reference §8.2); also return the Raft voter count.
+    """Classify dead-server candidates (docs/behaviour/autopilot.md §8.2); also return the Raft
+    voter count.
 
     Stale: in the Raft configuration, unknown to the application. Failed: known, in the Raft
     configuration, NodeStatus not alive (failed, left, unknown). Known servers outside the Raft
@@ -231,7 +232,8 @@ def prune_dead_servers(
     known_servers: Mapping[str, Server],
     promoter: Promoter = DEFAULT_PROMOTER,
 ) -> ReconcileResult:
-    """The removals of one prune pass (v0.1.6, reference §8.3); nothing if cleanup is off."""
+    """The removals of one prune pass (v0.1.6, docs/behaviour/autopilot.md §8.3); nothing if
+    cleanup is off."""
     if not config.cleanup_dead_servers:
         return ReconcileResult()
     failed, voters = find_failed_servers(raft_servers, known_servers)

@@ -2,7 +2,7 @@
 
 Everything that shows autopilot health (HTTP API, timeline file, plots, narration) calls
 `health_body(state)`; `health_status(state)` gives the HTTP status (200 healthy, 429 not;
-the body is sent either way). Shape and formats follow Nomad (reference §9.4):
+the body is sent either way). Shape and formats follow Nomad (docs/behaviour/autopilot.md §9.4):
 
 * top level, in Go struct order: Healthy, FailureTolerance, Servers, Leader, Voters; the
   enterprise keys (ReadReplicas, RedundancyZones, Upgrade, OptimisticFailureTolerance) are

@@ -1,4 +1,4 @@
-"""Build the next autopilot `State` from one tick's inputs (reference §2–§5).
+"""Build the next autopilot `State` from one tick's inputs (docs/behaviour/autopilot.md §2–§5).
 
 `build_state(inputs, previous)` is pure: the caller gathers what raft-autopilot's
 `gatherNextStateInputs` gathers (time, config, Raft configuration, the application's known
@@ -108,8 +108,8 @@ def build_state(
 ) -> State:
     """Compute the state after this tick.
 
-    StableSince follows raft-autopilot v0.1.6 as it really behaves (reference §4): it is set
-    to `now` only when a server is new to the state; a health flip keeps the old value.
+    StableSince follows raft-autopilot v0.1.6 as it really behaves
+    (docs/behaviour/autopilot.md §4): it is set to `now` only when a server is new to the state; a health flip keeps the old value.
     `intended_stable_since=True` switches to the rule the upstream code meant (also reset on a
     health flip) — a teaching setting, **not** what Nomad does.
     """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
 from autopilot_sim.commands import ExamplesFormatter
 
 KINDS = ("timeline", "swimlanes", "contact")
@@ -50,8 +51,9 @@ def main(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else run_dir / f"{args.kind}.png"
     try:
         from autopilot_sim import plot
-    except ImportError as exc:  # matplotlib is an optional dependency
-        return _fail(f"plotting needs matplotlib ({exc}); install it with: pip install 'autopilot-sim[plot]'")
+    except ImportError as exc:  # a dependency, but a broken environment deserves a clear message
+        return _fail(f"plotting needs matplotlib, which could not be imported ({exc}); "
+                     "reinstall it with: pip install matplotlib")
     if output.suffix.lower() not in plot.SAVE_FORMATS:
         return _fail(f"-o {output}: unknown extension {output.suffix or '(none)'!r}; "
                      f"use {', '.join(plot.SAVE_FORMATS)}")
@@ -71,9 +73,11 @@ def main(args: argparse.Namespace) -> int:
 def write_run_plots(run_dir: str | Path) -> list[Path]:
     """Write timeline.png, swimlanes.png and contact.png into a run directory (`run --plot`)."""
     from autopilot_sim import plot
+    from autopilot_sim.sim.rundir import write_file_atomically
 
     run = plot.load_run(run_dir)
     out = Path(run_dir)
-    return [plot.save(plot.failure_tolerance_timeline(run), out / "timeline.png"),
-            plot.save(plot.swimlanes(run), out / "swimlanes.png"),
-            plot.save(plot.contact(run), out / "contact.png")]
+    # Each plot appears whole or not at all (a killed run never leaves half a PNG).
+    return [write_file_atomically(out / "timeline.png", lambda p: plot.save(plot.failure_tolerance_timeline(run), p)),
+            write_file_atomically(out / "swimlanes.png", lambda p: plot.save(plot.swimlanes(run), p)),
+            write_file_atomically(out / "contact.png", lambda p: plot.save(plot.contact(run), p))]

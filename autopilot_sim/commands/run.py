@@ -65,12 +65,12 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"autopilot-sim run: cannot read {args.scenario}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    if args.plot:  # check before running: a missing matplotlib must not cost a whole run
+    if args.plot:  # check before running: a broken matplotlib install must not cost a whole run
         try:
             import matplotlib  # noqa: F401
-        except ImportError:
-            print("autopilot-sim run: --plot needs matplotlib; install it with: pip install 'autopilot-sim[plot]'",
-                  file=sys.stderr)
+        except ImportError as exc:
+            print(f"autopilot-sim run: --plot needs matplotlib, which could not be imported ({exc}); "
+                  "reinstall it with: pip install matplotlib", file=sys.stderr)
             return 2
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
@@ -134,7 +134,7 @@ class _Progress:
                 return
             try:
                 from tqdm import tqdm
-            except ImportError:  # progress is optional
+            except ImportError:  # a dependency, but a bar is not worth failing a run for
                 self.started = float("inf")
                 return
             self.bar = tqdm(total=end / 1e9, unit="sim s", desc=self.name, leave=False, file=sys.stderr,

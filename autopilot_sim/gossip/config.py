@@ -2,7 +2,7 @@
 
 Defaults are what a Nomad *server* runs: memberlist's WAN profile (Nomad replaces serf's LAN
 profile with `DefaultWANConfig()`), serf's defaults, and Nomad's overrides (ReconnectTimeout 72 h,
-LeavePropagateDelay 1 s). See reference/gossip-and-membership.md §1. All durations are integer
+LeavePropagateDelay 1 s). See docs/behaviour/gossip.md §1. All durations are integer
 nanoseconds, like Go's `time.Duration`.
 """
 
@@ -56,8 +56,8 @@ class GossipConfig:
     #: delays the first read of an already-running ticker). Real servers start at unrelated
     #: instants, but scenarios often start them all at t = 0, which would lock every server's
     #: probe and gossip grids in phase. True draws each ticker's phase uniformly in
-    #: [0, period) from the node's rng (what the reference's Monte Carlo assumes); False ticks
-    #: exactly at start + k * period.
+    #: [0, period) from the node's rng (what the Monte Carlo of docs/behaviour/gossip.md §5
+    #: assumes); False ticks exactly at start + k * period.
     randomize_ticker_phase: bool = True
 
     def __post_init__(self) -> None:

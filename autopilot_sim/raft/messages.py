@@ -57,8 +57,8 @@ class Message:
     __slots__ = ()
     is_request = False
     is_heartbeat = False
-    # Handled by the server's main loop (blocked while it writes to disk, hashicorp §8.2), rather
-    # than by a replication / heartbeat goroutine or the heartbeat fast path.
+    # Handled by the server's main loop (blocked while it writes to disk,
+    # docs/behaviour/raft.md §8.2), rather than by a replication / heartbeat goroutine or the heartbeat fast path.
     main_loop = False
 
 

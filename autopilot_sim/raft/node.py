@@ -8,7 +8,7 @@ The node does no I/O and keeps no clock. The caller (the SimPy engine, or a test
   deadline or None to cancel; re-arming a key replaces it) and `notes` (role and configuration
   changes worth recording), and reads `writes` (stable/log store fsyncs the call performed).
 
-Rule references (§n) are to shared/reference/hashicorp-raft-behaviour.md.
+Rule references (§n) are to docs/behaviour/raft.md.
 """
 
 from __future__ import annotations

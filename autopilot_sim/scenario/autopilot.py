@@ -1,6 +1,6 @@
 """The `autopilot:` block (Nomad's agent ``autopilot`` block) and the `set_autopilot` payload.
 
-Defaults are Nomad's (`autopilot-behaviour.md` §10, §1): CleanupDeadServers true,
+Defaults are Nomad's (docs/behaviour/autopilot.md §10, §1): CleanupDeadServers true,
 LastContactThreshold 200ms, MaxTrailingLogs 250, MinQuorum 0, ServerStabilizationTime 10s, the
 three enterprise flags false; the update (ServerHealthInterval) and reconcile (AutopilotInterval)
 ticks 2s and 10s.

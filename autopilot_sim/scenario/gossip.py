@@ -1,7 +1,7 @@
 """The `gossip:` block: memberlist (SWIM) and Serf timing as Nomad servers run them.
 
 Nomad servers use memberlist's **WAN** profile and Serf defaults with Nomad's overrides
-(`gossip-and-membership.md` §1, §9); every default below is that value. Key names are the
+(docs/behaviour/gossip.md §1, §9); every default below is that value. Key names are the
 snake_case of the memberlist / serf ``Config`` fields.
 """
 

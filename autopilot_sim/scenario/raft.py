@@ -1,7 +1,7 @@
 """The `raft:` block: hashicorp/raft timing knobs as Nomad sets them.
 
 Defaults are hashicorp/raft v1.7.3 `DefaultConfig` with Nomad's choices
-(`hashicorp-raft-behaviour.md` §1): the four timeouts are *base* values that Nomad multiplies by
+(docs/behaviour/raft.md §1): the four timeouts are *base* values that Nomad multiplies by
 ``raft_multiplier``; read the values a node must use from `RaftSpec.effective()`. The library's
 validation rules (HT ≥ 5ms, ET ≥ 5ms, CT ≥ 1ms, LLT ≥ 5ms, LLT ≤ HT, ET ≥ HT) are checked on the
 effective values, as the library would see them.

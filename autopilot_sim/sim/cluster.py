@@ -239,7 +239,7 @@ class Cluster:
             if log_len != server.seen_len or node.commit_index != server.seen_commit:
                 server.seen_len = log_len
                 server.seen_commit = node.commit_index
-                self.safety.after_step(now, server.name, node.log, node.commit_index)
+                self.safety.after_step(now, server.name, node.log, node.commit_index, node.current_term)
 
     def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
         """Lazy timers: schedule a SimPy event only when no earlier one is pending for the key."""
@@ -309,7 +309,8 @@ class Cluster:
                 self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
             return
         if now < server.busy_until and msg.main_loop:
-            # The main loop is blocked on a disk write; heartbeats take the fast path (§2.4).
+            # The main loop is blocked on a disk write; heartbeats take the fast path
+            # (docs/behaviour/raft.md §2.4).
             self._at(server.busy_until - now, (self._redeliver, src, server, msg, server.epoch))
             return
         server.node.on_message(src, msg, now)
@@ -401,7 +402,7 @@ class Cluster:
             elif kind == "truncate":
                 server.seen_len = -1  # force a safety check of the rewritten suffix
                 if self.safety is not None:
-                    self.safety.on_truncate(now, server.name, note[2])
+                    self.safety.on_truncate(now, server.name, note[2], node.current_term)
             elif kind == "configuration_committed" and node.role == LEADER:
                 self.recorder.event(now, "configuration_committed",
                                     f"configuration at index {note[1]} committed: {_describe_config(note[2])}",

@@ -3,7 +3,7 @@
 Per server: a serf/memberlist `GossipNode` (tags role=nomad, region, id, build, raft_vsn) and an
 FSM holding the autopilot configuration (`ConfigStore`), fed by committed Raft entries.
 
-On the Raft leader (`nomad/leader.go`, reference gossip-and-membership.md §6):
+On the Raft leader (`nomad/leader.go`, docs/behaviour/gossip.md §6):
 * leaderLoop: a Raft barrier; once it is applied, establishLeadership writes the autopilot
   configuration if the FSM has none (getOrCreateAutopilotConfig) and starts autopilot; then a
   full reconcile of serf members, again every 60 s (ReconcileInterval), and member events as
@@ -90,8 +90,9 @@ class NomadLayer:
         self.agent_config = AutopilotConfig.from_scenario(**scenario.autopilot.config())
         self.update_interval = scenario.autopilot.update_interval
         self.reconcile_interval = scenario.autopilot.reconcile_interval
-        # raft-autopilot v0.1.6 only resets StableSince for servers new to the state (§4); the
-        # intended rule (reset on every health flip) is an opt-in teaching setting.
+        # raft-autopilot v0.1.6 only resets StableSince for servers new to the state
+        # (docs/behaviour/autopilot.md §4); the intended rule (reset on every health flip) is
+        # an opt-in teaching setting.
         self.intended_stable_since = scenario.autopilot.stable_since_rule == "intended"
         self.rpc_timeout = scenario.raft.rpc_timeout
         self.stores: dict[str, ConfigStore] = {}
@@ -582,7 +583,7 @@ class _Tick:
 
 
 def _health_reason(srv: Any, layer: NomadLayer, leader: str, tick: _Tick) -> str:
-    """Which rule of the health check failed (reference autopilot-behaviour.md §3, in order)."""
+    """Which rule of the health check failed (docs/behaviour/autopilot.md §3, in order)."""
     config = layer.stores.get(leader, ConfigStore()).get() or layer.agent_config
     status = srv.server.node_status
     if tick.latest_index == 0 or tick.last_term == 0:

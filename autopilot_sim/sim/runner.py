@@ -23,6 +23,7 @@ from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
+from autopilot_sim.sim.rundir import write_run_dir
 
 
 class ScenarioRunError(RuntimeError):
@@ -87,18 +88,16 @@ class RunResult:
         return [r for r in self.expectation_results if not r.passed]
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write events.jsonl, summary.json, timeline.jsonl and scenario.yaml into out_dir."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "events.jsonl").write_text(self.recorder.events_jsonl(), encoding="utf-8")
-        (out / "summary.json").write_text(
-            json.dumps(self.summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        (out / "timeline.jsonl").write_text(
-            "".join(json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n" for line in self.timeline),
-            encoding="utf-8")
+        """Write events.jsonl, summary.json, timeline.jsonl and scenario.yaml into out_dir, as one
+        set: a failure part-way leaves the previous run's files as they were (see `rundir`)."""
         resolved = self.scenario.to_resolved_yaml() if hasattr(self.scenario, "to_resolved_yaml") else ""
-        (out / "scenario.yaml").write_text(resolved, encoding="utf-8")
-        return out
+        return write_run_dir(out_dir, {
+            "events.jsonl": self.recorder.events_jsonl(),
+            "summary.json": json.dumps(self.summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            "timeline.jsonl": "".join(json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n"
+                                      for line in self.timeline),
+            "scenario.yaml": resolved,
+        })
 
 
 class Simulation:
