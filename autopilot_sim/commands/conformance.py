@@ -17,9 +17,9 @@ from pathlib import Path
 from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:
-  autopilot-sim conformance state path/to/cases     # compare with each case's state.json.golden
-  autopilot-sim conformance actions path/to/cases   # one reconcile tick's operations
-  autopilot-sim conformance state my-case/ --write             # write state.json for a new case
+  autopilot-sim conformance state                  # raft-autopilot's golden cases shipped in the package
+  autopilot-sim conformance actions                # the project's reconcile cases
+  autopilot-sim conformance state my-cases/ --write  # write state.json for new cases
 """
 
 
