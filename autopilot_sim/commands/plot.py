@@ -17,13 +17,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from autopilot_sim.commands import ExamplesFormatter
+
 KINDS = ("timeline", "swimlanes", "contact")
+
+EPILOG = """examples:
+  autopilot-sim plot runs/demo                              # RUN_DIR/timeline.png
+  autopilot-sim plot runs/demo --kind contact -o contact.svg
+  autopilot-sim plot runs/demo --kind swimlanes -o lanes.pdf
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `plot` subcommand."""
     p = subparsers.add_parser(
-        "plot", help="draw a figure of a run directory (PNG, SVG or PDF)",
+        "plot", epilog=EPILOG, formatter_class=ExamplesFormatter, help="draw a figure of a run directory (PNG, SVG or PDF)",
         description="Draw a figure of a run directory written by `autopilot-sim run --out DIR`. "
                     "The output format follows the file's extension (.png, .svg, .pdf).")
     p.add_argument("run_dir", metavar="RUN_DIR|SWEEP_DIR",
@@ -94,7 +102,7 @@ def _plot_sweep(sweep_dir: Path, out_dir: Path | None, only: list[str] | None) -
 
 
 def write_run_plots(run_dir: str | Path) -> list[Path]:
-    """Write timeline.png and swimlanes.png into a run directory (used by `run --plot`)."""
+    """Write timeline.png, swimlanes.png and contact.png into a run directory (`run --plot`)."""
     from autopilot_sim import plot
     from autopilot_sim.sim.rundir import write_file_atomically
 
@@ -102,4 +110,5 @@ def write_run_plots(run_dir: str | Path) -> list[Path]:
     out = Path(run_dir)
     # Each plot appears whole or not at all (a killed run never leaves half a PNG).
     return [write_file_atomically(out / "timeline.png", lambda p: plot.save(plot.failure_tolerance_timeline(run), p)),
-            write_file_atomically(out / "swimlanes.png", lambda p: plot.save(plot.swimlanes(run), p))]
+            write_file_atomically(out / "swimlanes.png", lambda p: plot.save(plot.swimlanes(run), p)),
+            write_file_atomically(out / "contact.png", lambda p: plot.save(plot.contact(run), p))]

@@ -12,12 +12,18 @@ import sys
 from typing import TextIO
 
 from autopilot_sim.scenario import ScenarioError, load_scenario
+from autopilot_sim.commands import ExamplesFormatter
+
+EPILOG = """examples:
+  autopilot-sim validate scenarios/*.yaml                      # exit 0 when every file is valid
+  autopilot-sim validate my.yaml --set autopilot.min_quorum=3  # check an override before running it
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `validate` subcommand."""
     parser = subparsers.add_parser(
-        "validate",
+        "validate", epilog=EPILOG, formatter_class=ExamplesFormatter,
         help="check scenario files (exit 0 if all are valid, 2 if not)",
         description="Check scenario files: YAML, keys, types, durations, ranges, server names and "
                     "event order. Every problem is reported with its file, line and key.",
