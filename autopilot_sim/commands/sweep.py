@@ -17,13 +17,11 @@ examples:
   autopilot-sim sweep scenarios/follower-crash-cleanup.yaml --seeds 50 \\
       --set autopilot.reconcile_interval=5s,10s --set gossip.suspicion_mult=2,4,6
 
-  # paired values instead of the cross product, on a Dask cluster
-  autopilot-sim sweep scenarios/demo.yaml --seeds 20 --zip \\
+  # paired values instead of the cross product, on a Dask cluster; --resume carries on
+  # an interrupted sweep where it stopped (more seeds are fine too)
+  autopilot-sim sweep scenarios/demo.yaml --seeds 20 --zip --resume \\
       --set cluster.servers=3,5,7 --set load.writes_per_second=1,5,10 \\
       --scheduler tcp://scheduler-host:8786 --out runs/sizes
-
-  # an interrupted sweep carries on where it stopped (more seeds are fine too)
-  autopilot-sim sweep scenarios/demo.yaml --seeds 200 --out runs/sizes --resume
 
 values are YAML, split at commas outside brackets and quotes:
   --set 'network.latency={distribution: constant, value: 2ms},{distribution: uniform, min: 1ms, max: 9ms}'
