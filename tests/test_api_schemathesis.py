@@ -99,9 +99,13 @@ ALLOWED_REJECTIONS: dict[str, tuple[str, Callable[[Any, str], bool]]] = {
         ("the scenario format refuses a zero or negative duration where one makes no sense (a latency "
          "median, a pause); its JSON Schema, from which the event schema is derived, gives only the syntax"),
         lambda case, text: text.startswith("Error parsing event: ") and "must be more than 0s, got" in text),
-    "a cut from a server to itself": (
-        "JSON Schema cannot say that two properties differ",
-        lambda case, text: text.startswith("Error parsing event: cut.to: from and to are the same server")),
+    "a link from a server to itself": (
+        "a cut or heal needs two different servers; JSON Schema cannot say that two properties differ",
+        lambda case, text: re.match(r"Error parsing event: (cut|heal)\.to: from and to are the same server", text)
+        is not None),
+    "a server twice in a partition": (
+        "JSON Schema's uniqueItems cannot span the groups of a partition",
+        lambda case, text: text.startswith("Error parsing event: partition[") and "is in the partition twice" in text),
     "unknown server in an event": (
         "the server names are the running scenario's; the description cannot list them",
         lambda case, text: text.startswith("Error parsing event: ") and "unknown server" in text),
