@@ -128,6 +128,8 @@ class NomadApi:
         one character per byte); ``body`` is None when the request had no body (Go's
         ``http.NoBody``), else its bytes. Paths are routed as Nomad's Go mux routes them
         (`autopilot_sim.api.gourl`)."""
+        if any(ord(c) > 0xFF for c in target):  # a caller's str, not request-line bytes: use its UTF-8
+            target = target.encode("utf-8", "surrogateescape").decode("latin-1")
         if target == "*":  # Go: OPTIONS * is answered by the server, anything else by the mux
             return Response(200) if method == "OPTIONS" else Response(400, close=True)
         try:
