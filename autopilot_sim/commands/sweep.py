@@ -9,6 +9,13 @@ from collections import Counter
 from pathlib import Path
 
 EPILOG = """\
+values are YAML, split at commas outside brackets and quotes:
+  --set 'network.latency={distribution: constant, value: 2ms},{distribution: uniform, min: 1ms, max: 9ms}'
+
+exit status: 0 every run completed (an expectation that did not hold is data, counted in
+summary.csv), 1 some run failed (bad override value, scenario error, safety violation; each is
+recorded in runs.jsonl with its parameters), 2 usage or input error (nothing was run).
+
 examples:
   # how long until autopilot removes a dead server? 100 seeds, all CPUs
   autopilot-sim sweep scenarios/follower-crash-cleanup.yaml --seeds 100 --out runs/removal
@@ -22,13 +29,6 @@ examples:
   autopilot-sim sweep scenarios/demo.yaml --seeds 20 --zip --resume \\
       --set cluster.servers=3,5,7 --set load.writes_per_second=1,5,10 \\
       --scheduler tcp://scheduler-host:8786 --out runs/sizes
-
-values are YAML, split at commas outside brackets and quotes:
-  --set 'network.latency={distribution: constant, value: 2ms},{distribution: uniform, min: 1ms, max: 9ms}'
-
-exit status: 0 every run completed (an expectation that did not hold is data, counted in
-summary.csv), 1 some run failed (bad override value, scenario error, safety violation; each is
-recorded in runs.jsonl with its parameters), 2 usage or input error (nothing was run).
 """
 
 
