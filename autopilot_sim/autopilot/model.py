@@ -191,6 +191,9 @@ class State:
     order (the order is ours: upstream keeps a Go map). Treat it as read-only.
     `first_state_time` is when autopilot produced its first state since it started on this
     leader; None in the empty state. `voters` is sorted as `sort_servers` describes.
+    `built_at` is the tick time the state was built at (None for hand-made states): the
+    enterprise promoter judges stability for its report while the state is built, where
+    upstream would read the clock.
     """
 
     servers: Mapping[str, ServerState] = field(default_factory=dict)
@@ -200,6 +203,7 @@ class State:
     voters: tuple[str, ...] = ()
     first_state_time: int | None = None
     ext: Any = None
+    built_at: int | None = None
 
     def server(self, server_id: str) -> ServerState | None:
         """The tracked server with this ID, or None."""

@@ -196,6 +196,7 @@ def build_state(
         leader=leader,
         voters=tuple(voters),
         first_state_time=first_state_time,
+        built_at=now,
     )
     ext = promoter.get_state_ext(config, state)
     if ext is not None:
