@@ -176,7 +176,7 @@ def test_whole_zone_lost_extra_voter_then_recovery_demotes_it():
     p = plan(ZONES, zones6(a2=RAFT_VOTER), NOW)
     assert p.changes.promotions == ()
     assert p.changes.demotions == ("a2",)
-    assert "every zone has a healthy voter again" in p.changes.reasons["a2"]
+    assert "no zone needs an extra voter" in p.changes.reasons["a2"]
     assert ENTERPRISE_PROMOTER.filter_failed_server_removals(ZONES, zones6(), failed) is failed
 
 
@@ -418,3 +418,27 @@ def test_failed_status_is_unhealthy_input():
     st = state(*(srv("b2", RAFT_NONVOTER, zone="b", healthy=False, status=NODE_FAILED)
                  if s.id == "b2" else s for s in st.servers.values()))
     assert plan(ZONES, st, NOW).lost_zones == ("b",)
+
+
+def test_standby_with_stale_stats_is_not_promoted():
+    # A crashed standby keeps its last stats and looks healthy until Serf says failed:
+    # promoting it would add a dead voter. It must have answered the last fetch.
+    st = zones6(b1=False)
+    stale = ServerState(st.servers["b2"].server, RAFT_NONVOTER, ServerStats(),
+                        st.servers["b2"].health, fetched=False)
+    st = state(*(stale if s.id == "b2" else s for s in st.servers.values()))
+    p = plan(ZONES, st, NOW)
+    assert p.changes.promotions == ()
+    assert "could not be fetched" in p.changes.held["b2"]
+
+
+def test_build_state_marks_servers_whose_stats_were_not_fetched():
+    from autopilot_sim.autopilot.model import RaftServer
+    from autopilot_sim.autopilot.state import TickInputs, build_state
+
+    known = {sid: srv(sid).server for sid in ("n1", "n2")}
+    inputs = TickInputs(now=NOW, config=PLAIN, raft_servers=[RaftServer(s, s) for s in known],
+                        known_servers=known, latest_index=10, last_term=2, leader_id="n1",
+                        fetched_stats={"n1": ServerStats(0, 2, 10)})
+    st = build_state(inputs)
+    assert st.servers["n1"].fetched and not st.servers["n2"].fetched

@@ -39,6 +39,10 @@ Rules, in the order `plan` applies them:
 
 "Ready" means healthy and stable: healthy for ServerStabilizationTime, waived during the first
 ServerStabilizationTime after autopilot started on this leader, as for the StablePromoter.
+Choice (safety): a server is promoted only if it answered the last stats fetch. raft-autopilot
+keeps a silent server's previous stats, so a crashed standby looks healthy until Serf marks it
+failed; promoting it (say, as its zone's voter when the whole zone crashed) adds a dead voter
+and can cost the quorum.
 Every ordering uses upstream's server order (leader, voters, healthy, longest stable, ID), so
 choices are deterministic. Choice: the leadership-transfer target is the first target-version
 voter in that order (Vault documents a random pick).
@@ -177,10 +181,14 @@ class _Context:
         return self.state.servers[sid].health.healthy
 
     def ready(self, sid: str) -> bool:
-        """Healthy and stable. Without a time (hand-made state) nothing counts as stable."""
-        if self.now is None:
+        """Healthy, stable and heard from at the last stats fetch (see `not_ready_reason`).
+
+        Without a time (hand-made state) nothing counts as stable.
+        """
+        srv = self.state.servers[sid]
+        if self.now is None or not srv.fetched:
             return False
-        return self.state.servers[sid].health.is_stable(self.now, self.min_stable)
+        return srv.health.is_stable(self.now, self.min_stable)
 
     def stability(self, sid: str) -> str:
         """Why a healthy server is (not yet) stable, for reasons and held messages."""
@@ -199,6 +207,8 @@ class _Context:
     def not_ready_reason(self, sid: str) -> str:
         if not self.healthy(sid):
             return "unhealthy"
+        if not self.srv(sid).fetched:
+            return "its stats could not be fetched at the last update (health is stale)"
         return self.stability(sid)
 
 
@@ -420,7 +430,7 @@ def _zone_rules(ctx: _Context, out: _Builder, population: list[str],
                               f"voter): {ctx.stability(best)}")
         else:
             out.hold(best, f"not promoted yet (redundancy zone {zone}: the zone has no healthy "
-                           f"voter): {ctx.stability(best)}")
+                           f"voter): {ctx.not_ready_reason(best)}")
         for sid in standbys[1:]:
             out.hold(sid, f"not promoted (redundancy zone {zone}): {best} is the zone's "
                           "candidate")
@@ -444,7 +454,7 @@ def _zone_rules(ctx: _Context, out: _Builder, population: list[str],
         if sid in keep:
             continue
         zone = zones[sid]
-        why = ("every zone has a healthy voter again" if not uncovered else
+        why = ("no zone needs an extra voter" if not uncovered else
                f"{len(uncovered)} zone(s) without a voter need only {need} extra voter(s)")
         out.demote(sid, f"demoted (redundancy zone {zone}: one voter per zone, {keepers[zone]} "
                         f"votes for the zone; {why}): now a hot standby")

@@ -126,6 +126,9 @@ class ServerState:
     state: str = RAFT_NONE  # RaftState label
     stats: ServerStats = field(default_factory=ServerStats)
     health: ServerHealth = field(default_factory=ServerHealth)
+    #: Whether this tick's stats came from the server (False: kept from an earlier tick because
+    #: the fetch failed). Upstream does not track it; the enterprise promoter uses it (safety).
+    fetched: bool = True
 
     @property
     def id(self) -> str:
