@@ -292,6 +292,7 @@ def test_upgrade_promoting_then_demoting_then_leader_transfer_then_removal():
     assert p.status == UPGRADE_AWAIT_SERVER_REMOVAL
     assert p.changes.promotions == ()  # older servers are never promoted back
     assert "waiting for its removal" in p.changes.held["o1"]
+    assert p.optimistic_failure_tolerance == 1  # the older non-voters are no standbys
 
     p = upgrade(("n1", RAFT_LEADER, NEW), ("n2", RAFT_VOTER, NEW), ("n3", RAFT_VOTER, NEW))
     assert p.status == UPGRADE_IDLE
@@ -369,7 +370,7 @@ def test_enterprise_report_shape():
         "a": {"Servers": ["a1", "a2"], "Voters": ["a1"], "FailureTolerance": 1},
         "b": {"Servers": ["b1", "b2"], "Voters": ["b1"], "FailureTolerance": 0},
     }
-    assert body["OptimisticFailureTolerance"] == 1  # 2 healthy voters + a2 − quorum 2
+    assert body["OptimisticFailureTolerance"] == 0  # a2 waits for the migration: 2 − quorum 2
     upgrade_ = body["Upgrade"]
     assert upgrade_["Status"] == UPGRADE_AWAIT_NEW_SERVERS
     assert upgrade_["TargetVersion"] == NEW

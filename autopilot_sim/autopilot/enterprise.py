@@ -239,7 +239,9 @@ def plan(config: AutopilotConfig, state: State, now: int | None) -> Plan:
 
     status = _upgrade_status(ctx, config, old, new, zones, zones_on)
     lost: tuple[str, ...] = ()
+    blocked: set[str] = set()  # non-voters the migration will not promote (no standbys)
     if status in (UPGRADE_PROMOTING, UPGRADE_DEMOTING, UPGRADE_LEADER_TRANSFER):
+        blocked.update(old)
         status = _migrate(ctx, out, target, old, new, zones, zones_on)
         for sid in old:
             out.node_types.setdefault(sid, NODE_TYPE_VOTER)
@@ -255,6 +257,7 @@ def plan(config: AutopilotConfig, state: State, now: int | None) -> Plan:
                     out.hold(sid, f"not promoted (upgrade migration to {target}): waiting for "
                                   f"{needed} ready target-version servers, {have} ready now")
                     out.node_types[sid] = NODE_TYPE_VOTER
+                    blocked.add(sid)
             population = [sid for sid in eligible if sid in old or ctx.votes(sid)]
         elif status == UPGRADE_AWAIT_SERVER_REMOVAL:
             for sid in old:
@@ -262,6 +265,7 @@ def plan(config: AutopilotConfig, state: State, now: int | None) -> Plan:
                     out.hold(sid, f"not promoted (upgrade migration to {target}): runs older "
                                   f"version {versions[sid]}; waiting for its removal")
                     out.node_types[sid] = NODE_TYPE_VOTER
+                    blocked.add(sid)
             population = [sid for sid in eligible if sid not in old]
         if zones_on:
             lost = _zone_rules(ctx, out, population, zones)
@@ -287,7 +291,7 @@ def plan(config: AutopilotConfig, state: State, now: int | None) -> Plan:
         node_types=out.node_types,
         changes=changes,
         lost_zones=lost,
-        optimistic_failure_tolerance=_optimistic_ft(ctx, eligible),
+        optimistic_failure_tolerance=_optimistic_ft(ctx, [s for s in eligible if s not in blocked]),
     )
 
 
@@ -511,7 +515,8 @@ def _optimistic_ft(ctx: _Context, eligible: list[str]) -> int:
     """Healthy voters plus healthy standbys that could be promoted, minus the quorum.
 
     Choice (an inference from Vault's documented example; the formula is not published):
-    standbys are non-voters that may vote (read replicas never count).
+    standbys are non-voters autopilot would promote if needed — not read replicas, nor servers
+    an upgrade migration holds back (older ones being migrated away, newer ones still waiting).
     """
     voters = [sid for sid in ctx.order if ctx.votes(sid)]
     healthy = sum(1 for sid in voters if ctx.healthy(sid))
