@@ -339,6 +339,37 @@ class NomadLayer:
         return True
 
 
+    # ------------------------------------------------------------------ operator Raft API
+
+    def remove_raft_peer(self, peer_id: str) -> str | None:
+        """`Operator.RaftRemovePeerByID` on the leader: Raft RemoveServer. Returns None when the
+        leader accepted the change, else Nomad's error text (what the API answers with 500)."""
+        leader = self.cluster.leader()
+        if leader is None:
+            return "No cluster leader"
+        node = leader.node
+        if raftcfg.suffrage_of(node.latest_config, peer_id) is None:
+            return f'id "{peer_id}" was not found in the Raft configuration'
+        try:
+            raftcfg.next_configuration(node.latest_config, raftcfg.REMOVE_SERVER, peer_id)
+        except raftcfg.ConfigurationError as exc:
+            return str(exc)
+        if not node.change_configuration(raftcfg.REMOVE_SERVER, peer_id, self.cluster.now):
+            return "leadership transfer in progress"
+        self.cluster._flush(leader)
+        return None
+
+    def transfer_leadership(self, target: str) -> bool:
+        """Raft LeadershipTransferToServer on the leader; False when it cannot start (no
+        leader, the target is the leader or unknown, or a transfer is already running)."""
+        leader = self.cluster.leader()
+        if leader is None:
+            return False
+        ok = leader.node.transfer_leadership(target, self.cluster.now)
+        self.cluster._flush(leader)
+        return ok
+
+
 class LeaderDuties:
     """What the Nomad leader runs for one leadership term: leaderLoop + autopilot."""
 
