@@ -167,3 +167,21 @@ def test_a_session_with_raft_operations_replays_byte_for_byte(tmp_path: Path) ->
     replayed.write(tmp_path / "replayed")
     for name in ("events.jsonl", "timeline.jsonl", "summary.json", "scenario.yaml"):
         assert (tmp_path / "served" / name).read_bytes() == (tmp_path / "replayed" / name).read_bytes(), name
+
+
+def test_an_enterprise_scenario_serves_the_enterprise_report() -> None:
+    """The API serves the same report as the timeline: with cluster.enterprise the four
+    Enterprise keys, computed by the Enterprise promoter (one voter per zone here)."""
+    from autopilot_sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "enterprise-zone-failover.yaml")
+    with served(sc, start_at="30s", paused=True) as server:
+        raw = Raw(server)
+        status, body = raw.json("GET", "/v1/operator/autopilot/health")
+        assert status == 200
+        assert list(body)[-4:] == ["ReadReplicas", "RedundancyZones", "Upgrade", "OptimisticFailureTolerance"]
+        assert body["RedundancyZones"]["a"]["Voters"] == ["a1"]
+        assert body["Upgrade"]["Status"] == "idle"
+        assert body["OptimisticFailureTolerance"] == 4
+        assert body == server.live.sim.nomad.latest_report().body
+        raw.close()

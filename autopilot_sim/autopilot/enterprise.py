@@ -337,8 +337,9 @@ def _migrate(ctx: _Context, out: _Builder, target: str, old: list[str], new: lis
     to_promote = [sid for sid in intended if not ctx.votes(sid)]
     if to_promote:
         for sid in to_promote:
-            out.promote(sid, f"promoted ({rule}): {len(old)} older servers, target-version "
-                             f"servers ready; {ctx.stability(sid)}")
+            ready = sum(1 for s in new if _counts_ready(ctx, s))
+            out.promote(sid, f"promoted ({rule}: {ready} target-version servers ready for "
+                             f"{len(old)} older ones): {ctx.stability(sid)}")
         return UPGRADE_PROMOTING
     if not all(ctx.healthy(sid) for sid in intended):
         # A promoted target-version voter turned unhealthy: hold the migration here.
