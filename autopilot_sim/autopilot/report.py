@@ -212,7 +212,9 @@ def enterprise_health(
             "FailureTolerance": max(0, alive - 1),
         }
     split: dict[str, list[str]] = {key: [] for key in _UPGRADE_LISTS}
-    zone_split = {zone: {key: [] for key in _ZONE_UPGRADE_LISTS} for zone in zone_names}
+    zone_split: dict[str, dict[str, list[str]]] = {
+        zone: {key: [] for key in _ZONE_UPGRADE_LISTS} for zone in zone_names
+    }
     for sid in order:
         side = "TargetVersion" if version_key(versions.get(sid, "")) == target_key else "OtherVersion"
         kind = "ReadReplicas" if sid in replicas else "Voters" if sid in voting else "NonVoters"
