@@ -128,6 +128,9 @@ class ServerState:
     state: str = RAFT_NONE  # RaftState label
     stats: ServerStats = field(default_factory=ServerStats)
     health: ServerHealth = field(default_factory=ServerHealth)
+    #: Whether this tick's stats came from the server (False: kept from an earlier tick because
+    #: the fetch failed). Upstream does not track it; the enterprise promoter uses it (safety).
+    fetched: bool = True
 
     @property
     def id(self) -> str:
@@ -208,6 +211,9 @@ class State:
     order (the order is ours: upstream keeps a Go map). Treat it as read-only.
     `first_state_time` is when autopilot produced its first state since it started on this
     leader; None in the empty state. `voters` is sorted as `sort_servers` describes.
+    `built_at` is the tick time the state was built at (None for hand-made states): the
+    enterprise promoter judges stability for its report while the state is built, where
+    upstream would read the clock.
     """
 
     servers: Mapping[str, ServerState] = field(default_factory=dict)
@@ -217,6 +223,7 @@ class State:
     voters: tuple[str, ...] = ()
     first_state_time: int | None = None
     ext: Any = None
+    built_at: int | None = None
 
     def server(self, server_id: str) -> ServerState | None:
         """The tracked server with this ID, or None."""

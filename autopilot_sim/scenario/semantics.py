@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from autopilot_sim.durations import format_duration as fmt
 from autopilot_sim.scenario.cluster import ClusterSpec
 from autopilot_sim.scenario.events import Event
-from autopilot_sim.scenario.expectations import Expectation
+from autopilot_sim.scenario.expectations import ENTERPRISE_CHECK_KEYS, Expectation
 from autopilot_sim.scenario.network import LinkSpec
 from autopilot_sim.scenario.types import canonical_target, parse_target
 
@@ -76,6 +76,7 @@ def scenario_issues(
                     if name not in ever:
                         issues.append((("network", "links", i, key), unknown_server(name, ever), False))
         issues += _expectation_names(ever, events, expect)
+        issues += _expectation_enterprise(cluster, expect)
     issues += _expectation_times(duration, expect)
     return issues
 
@@ -171,6 +172,19 @@ def _expectation_names(ever: list[str], events: Sequence[tuple[int, Event]],
         for name in exp.servers:
             if name not in ever:
                 issues.append((("expect", i, "servers", name), unknown_server(name, ever), True))
+    return issues
+
+
+def _expectation_enterprise(cluster: ClusterSpec, expect: Sequence[tuple[int, Expectation]]) -> list[Issue]:
+    """Enterprise checks need Enterprise reports: refused in a community scenario."""
+    if cluster.enterprise:
+        return []
+    issues: list[Issue] = []
+    for i, exp in expect:
+        for key in ENTERPRISE_CHECK_KEYS:
+            if getattr(exp, key) not in (None, {}):
+                issues.append((("expect", i, key), f"{key} checks an Enterprise field of the health report; "
+                                                   "set cluster.enterprise: true", True))
     return issues
 
 

@@ -117,7 +117,9 @@ class Simulation:
         self.network = Network(self.seed, latency_from_spec(net_spec.latency), net_spec.loss)
         servers = scenario.cluster.servers
         bootstrap = scenario.cluster.bootstrap_expect or len(servers)
-        specs = [ServerSpecLite(s.name, voter=i < bootstrap) for i, s in enumerate(servers)]
+        # Read replicas (enterprise non_voting) never bootstrap as voters; they join as non-voters.
+        voting = [s.name for s in servers if not s.non_voting]
+        specs = [ServerSpecLite(s.name, voter=s.name in voting[:bootstrap]) for s in servers]
         disk = scenario.raft.disk_write_latency
         self.cluster = Cluster(
             specs,
@@ -277,6 +279,8 @@ class Simulation:
             self.nomad.server_crashed(name)
             cluster.crash(name)
             self.nomad.versions[name] = payload.version
+            if payload.upgrade_version is not None:
+                self.nomad.set_upgrade_version(name, payload.upgrade_version)
             cluster.servers[name].version = payload.version
             self.nomad.reset_fsm(name)
             cluster.restart(name)
