@@ -31,7 +31,7 @@ from autopilot_sim.scenario.overrides import apply_to_raw
 from autopilot_sim.scenario.scenario import Scenario
 from autopilot_sim.scenario.semantics import scenario_issues
 from autopilot_sim.scenario.types import PositiveDuration, describe
-from autopilot_sim.scenario.yamlsource import SourceMap, YamlProblem, parse_yaml
+from autopilot_sim.scenario.yamlsource import SourceMap, YamlProblem, parse_yaml, text_from_bytes
 
 #: Validation context telling the models that the data is YAML text (numbers in duration
 #: fields are read as typed: ``30`` is Go's "missing unit" error, not 30 ns).
@@ -43,14 +43,21 @@ def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] | None 
     (``["seed=3", "cluster.servers=7"]``)."""
     name = os.fspath(path)
     try:
-        with open(name, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(name, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         problem = f"cannot read the file: {exc.strerror or exc}"
         raise ScenarioError([LocatedError(name, None, None, "", problem)]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([LocatedError(name, None, None, "", f"not UTF-8 text: {exc.reason}")]) from None
+    try:
+        text = text_from_bytes(data, name)
+    except YamlProblem as exc:
+        raise ScenarioError([_yaml_error(exc)]) from None
     return load_scenario_text(text, filename=name, overrides=overrides)
+
+
+def _yaml_error(exc: YamlProblem) -> LocatedError:
+    loc = exc.location
+    return LocatedError(loc.file, loc.line, loc.column, format_path(exc.path), exc.message)
 
 
 def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequence[str] | None = None) -> Scenario:
@@ -58,9 +65,7 @@ def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequenc
     try:
         raw, smap = parse_yaml(text, filename)
     except YamlProblem as exc:
-        loc = exc.location
-        error = LocatedError(loc.file, loc.line, loc.column, format_path(exc.path), exc.message)
-        raise ScenarioError([error]) from None
+        raise ScenarioError([_yaml_error(exc)]) from None
     return validate_document(raw, smap, overrides=overrides)
 
 
