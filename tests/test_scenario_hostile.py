@@ -36,18 +36,18 @@ def run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data:
 
 CASES = {
     "laughs.yaml": (BILLION_LAUGHS,
-                    f"laughs.yaml:8:8: f[0]: the document holds more than {MAX_NODES:,} values once its "
-                    "aliases are expanded"),
+                    (f"laughs.yaml:8:8: f[0]: the document holds more than {MAX_NODES:,} values once its "
+                    "aliases are expanded")),
     "cycle.yaml": (HEAD + "events: &e [*e]\n",
                    "cycle.yaml:3:13: events[0]: alias *e is inside the node &e it refers to"),
     "cycle_map.yaml": (HEAD + "cluster: &c {servers: 3, x: *c}\n",
                        "cycle_map.yaml:3:29: cluster.x: alias *c is inside the node &c it refers to"),
     "deep.yaml": (HEAD + "events: " + "[" * 1000 + "]" * 1000 + "\n",
-                  f"deep.yaml:3:{9 + MAX_DEPTH - 1}: events[0][0]: lists and mappings nested more than "
-                  f"{MAX_DEPTH} deep"),
+                  (f"deep.yaml:3:{9 + MAX_DEPTH - 1}: events[0][0]: lists and mappings nested more than "
+                  f"{MAX_DEPTH} deep")),
     "deep_block.yaml": (HEAD + "x:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 150)),
-                        f"deep_block.yaml:{3 + MAX_DEPTH - 1}:{2 * (MAX_DEPTH - 1) + 1}: x.k1.k2: lists and "
-                        f"mappings nested more than {MAX_DEPTH} deep"),
+                        (f"deep_block.yaml:{3 + MAX_DEPTH - 1}:{2 * (MAX_DEPTH - 1) + 1}: x.k1.k2: lists and "
+                        f"mappings nested more than {MAX_DEPTH} deep")),
     "tag_list.yaml": (HEAD + "events: !foo []\n",
                       'tag_list.yaml:3:9: events: unknown tag "!foo" on a list'),
     "tag_map.yaml": (HEAD + "cluster: !!set {a, b}\n",
@@ -63,8 +63,8 @@ CASES = {
     "utf16_bom.yaml": (HEAD.encode("utf-16"),
                        "utf16_bom.yaml:1:1: the file is UTF-16 text (it starts with a UTF-16 byte-order mark)"),
     "utf16.yaml": (HEAD.encode("utf-16-le"),
-                   "utf16.yaml:1:2: NUL character U+0000 is not allowed in YAML text; the file looks like "
-                   "UTF-16 without a byte-order mark"),
+                   ("utf16.yaml:1:2: NUL character U+0000 is not allowed in YAML text; the file looks like "
+                   "UTF-16 without a byte-order mark")),
     "nul.yaml": (HEAD + 'description: "a\x00b"\n',
                  "nul.yaml:3:16: description: NUL character U+0000 is not allowed in YAML text"),
     "control.yaml": (HEAD + "cluster:\n  region: \"a\x1bb\"\n",
