@@ -30,7 +30,7 @@ from autopilot_sim.scenario.network import LinkSpec
 from autopilot_sim.scenario.overrides import apply_to_raw
 from autopilot_sim.scenario.scenario import Scenario
 from autopilot_sim.scenario.semantics import scenario_issues
-from autopilot_sim.scenario.types import PositiveDuration, describe
+from autopilot_sim.scenario.types import ScenarioDuration, describe
 from autopilot_sim.scenario.yamlsource import SourceMap, YamlProblem, parse_yaml, text_from_bytes
 
 #: Validation context telling the models that the data is YAML text (numbers in duration
@@ -125,7 +125,7 @@ def _partial_issues(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, boo
 
     duration = None
     if "duration" in raw:
-        duration = attempt(TypeAdapter(PositiveDuration).validate_python, raw["duration"])
+        duration = attempt(TypeAdapter(ScenarioDuration).validate_python, raw["duration"])
     raw_cluster = raw.get("cluster") or {}
     cluster = attempt(ClusterSpec.model_validate, raw_cluster)
     if cluster is None and isinstance(raw_cluster, dict):

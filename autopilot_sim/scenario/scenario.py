@@ -11,6 +11,7 @@ from autopilot_sim.scenario.acl import AclSpec
 from autopilot_sim.scenario.autopilot import AutopilotSpec
 from autopilot_sim.scenario.base import IssueList, ScenarioModel
 from autopilot_sim.scenario.cluster import DEFAULT_VERSIONS, ClusterSpec
+from autopilot_sim.scenario.cost import too_costly
 from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import Expectation
 from autopilot_sim.scenario.gossip import GossipSpec
@@ -18,7 +19,7 @@ from autopilot_sim.scenario.load import LoadSpec
 from autopilot_sim.scenario.network import NetworkSpec
 from autopilot_sim.scenario.raft import RaftSpec
 from autopilot_sim.scenario.semantics import scenario_issues
-from autopilot_sim.scenario.types import DEFAULT_START_TIME, PositiveDuration, Slug, Timestamp
+from autopilot_sim.scenario.types import DEFAULT_START_TIME, ScenarioDuration, Slug, Timestamp
 
 #: The scenario format version this code reads.
 FORMAT_VERSION = 1
@@ -36,7 +37,10 @@ class Scenario(ScenarioModel):
     name: Slug = Field(description="Required: the scenario's name, a slug.")
     description: str = Field("", description="Shown by `run` and in notebooks.")
     seed: int = Field(1, ge=0, lt=2**64, description="Root random seed; `--seed` overrides.")
-    duration: PositiveDuration = Field(description="Required: how much simulated time to run.")
+    duration: ScenarioDuration = Field(
+        description="Required: how much simulated time to run; at most 720h (30 days: ten times the "
+                    "longest default timer, serf's 72h reconnect_timeout; longer runs only repeat "
+                    "themselves for hours of wall time).")
     start_time: Timestamp = Field(
         DEFAULT_START_TIME, description="Wall-clock time at the start of the run (StableSince anchor).")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="The servers (default: 3).")
@@ -75,6 +79,9 @@ class Scenario(ScenarioModel):
         )
         if issues:
             raise IssueList(issues)
+        costly = too_costly(self)
+        if costly is not None:
+            raise IssueList([(("duration",), costly, False)])
         return self
 
     @property
