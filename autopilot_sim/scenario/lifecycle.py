@@ -194,9 +194,7 @@ def _role_event(walk: _Walk, i: int, event: Event, subpath: tuple[str | int, ...
             walk.issues.append((path, f'restart "{target}" needs an earlier `crash: {target}` to refer to '
                                       "(a crashed server has no role); or name the server", False))
             return
-        walk.notes.append((path, f"checked at run time: restarts the server that `crash: {target}` took "
-                                 f"down", False))
-        for name in hit:
+        for name in hit:  # the server that crash took down: nothing left for the run to check
             walk.states[name] |= {UP}
         return
     _role_note(walk, i, event, subpath, target)

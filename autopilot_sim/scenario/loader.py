@@ -111,6 +111,7 @@ def validate_document(raw: Any, smap: SourceMap, overrides: Sequence[str] | None
     for i, exp in enumerate(scenario.expect):
         exp._line = smap.locate(("expect", i)).line or 0
     scenario._source = smap.file
+    scenario._positions = smap
     return scenario
 
 
