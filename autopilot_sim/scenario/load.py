@@ -19,7 +19,8 @@ _WHY = ("At most 10000: more than any Nomad cluster's Raft log takes (a few thou
 
 def _at_most_max(value: float) -> float:
     if value > MAX_WRITES_PER_SECOND:
-        raise ValueError(f"must be at most {MAX_WRITES_PER_SECOND:,.0f}, got {value:g} (more than any Nomad "
+        got = f"{value:,.0f}" if value == int(value) else f"{value:,}"
+        raise ValueError(f"must be at most {MAX_WRITES_PER_SECOND:,.0f}, got {got} (more than any Nomad "
                          "cluster's Raft log takes: a few thousand fsynced entries a second)")
     return value
 
