@@ -13,12 +13,12 @@ import pytest
 
 from autopilot_sim.cli import main as cli_main
 from autopilot_sim.scenario import ScenarioError, load_scenario
-from autopilot_sim.scenario.yamlguard import MAX_ALIASES, MAX_DEPTH, MAX_NODES
+from autopilot_sim.scenario.yamlguard import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 HEAD = "name: hostile\nduration: 1m\n"
 
 BILLION_LAUGHS = HEAD + 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
-    f"{x}: &{x} [{', '.join(['*' + p] * 9)}]\n" for p, x in zip("abcdefgh", "bcdefghi"))
+    f"{x}: &{x} [{', '.join(['*' + p] * 9)}]\n" for p, x in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data: bytes | str,
@@ -36,8 +36,8 @@ def run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data:
 
 CASES = {
     "laughs.yaml": (BILLION_LAUGHS,
-                    (f"laughs.yaml:8:8: f[0]: the document holds more than {MAX_NODES:,} values once its "
-                    "aliases are expanded")),
+                    (f"laughs.yaml:8:8: f[0]: the document holds more than {MAX_NODES:,} values, counting "
+                     "each alias (*name) as all the values of the node it repeats")),
     "cycle.yaml": (HEAD + "events: &e [*e]\n",
                    "cycle.yaml:3:13: events[0]: alias *e is inside the node &e it refers to"),
     "cycle_map.yaml": (HEAD + "cluster: &c {servers: 3, x: *c}\n",
@@ -123,6 +123,13 @@ def test_sane_aliases_and_merge_keys_still_work(tmp_path):
                     "  - at: 5s\n    pause: {<<: *p, for: 2s}\n", encoding="utf-8")
     scenario = load_scenario(path)
     assert [e.pause.for_ for e in scenario.events] == [1_000_000_000, 2_000_000_000]
+
+
+def test_a_file_larger_than_the_limit_is_not_read(tmp_path, capsys):
+    path = tmp_path / "big.yaml"
+    path.write_bytes(HEAD.encode() + b"description: " + b"a" * MAX_FILE_BYTES + b"\n")
+    assert cli_main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"{path}: the file is larger than 4 MB")
 
 
 def test_utf8_byte_order_mark_is_accepted(tmp_path):

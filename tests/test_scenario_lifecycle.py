@@ -77,7 +77,8 @@ def test_known_before_the_run_same_error_from_validate_and_run(tmp_path, capsys,
 
 def test_a_server_that_left_rejoins_under_its_name(tmp_path, capsys):
     text = HEAD + ("events:\n  - {at: 10s, leave: node3}\n  - {at: 30s, join: {name: node3}}\n"
-                   "expect:\n  - at: 59s\n    servers:\n      node3: {serf_status: alive, voter: true, healthy: true}\n")
+                   "expect:\n  - at: 59s\n    servers:\n"
+                   "      node3: {serf_status: alive, voter: true, healthy: true}\n")
     (v_code, v_out, _), (r_code, r_err) = both(tmp_path, capsys, text)
     assert (v_code, r_code) == (0, 0), r_err
     assert "note" not in v_out

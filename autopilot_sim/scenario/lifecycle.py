@@ -185,7 +185,7 @@ def _impossible_role(walk: _Walk, target: str, at: str) -> str | None:
 
 
 def _role_event(walk: _Walk, i: int, event: Event, subpath: tuple[str | int, ...], target: str) -> None:
-    kind, at = event.kind, fmt(event.at)
+    kind = event.kind
     key = canonical_target(target)
     path = ("events", i, *subpath)
     if kind == "restart":

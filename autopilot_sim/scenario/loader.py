@@ -31,6 +31,7 @@ from autopilot_sim.scenario.overrides import apply_to_raw
 from autopilot_sim.scenario.scenario import Scenario
 from autopilot_sim.scenario.semantics import scenario_issues
 from autopilot_sim.scenario.types import ScenarioDuration, describe
+from autopilot_sim.scenario.yamlguard import MAX_FILE_BYTES
 from autopilot_sim.scenario.yamlsource import SourceMap, YamlProblem, parse_yaml, text_from_bytes
 
 #: Validation context telling the models that the data is YAML text (numbers in duration
@@ -44,10 +45,14 @@ def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] | None 
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         problem = f"cannot read the file: {exc.strerror or exc}"
         raise ScenarioError([LocatedError(name, None, None, "", problem)]) from None
+    if len(data) > MAX_FILE_BYTES:
+        problem = (f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few KB "
+                   "(is this the right file?)")
+        raise ScenarioError([LocatedError(name, None, None, "", problem)])
     try:
         text = text_from_bytes(data, name)
     except YamlProblem as exc:

@@ -33,6 +33,8 @@ MAX_NODES = 100_000
 MAX_ALIASES = 10_000
 #: How deeply lists and mappings may nest (far below Python's recursion limit).
 MAX_DEPTH = 100
+#: Largest scenario file read (the bundled ones are a few KB; PyYAML reads ~1 MB a second).
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 #: What PyYAML's reader refuses (YAML 1.1's printable set, complemented).
 NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
@@ -103,9 +105,8 @@ class GuardedLoader(yaml.SafeLoader):
         self._count += size
         if self._count > MAX_NODES:
             raise GuardError(mark, self.path(),
-                             f"the document holds more than {MAX_NODES:,} values once its aliases "
-                             f"are expanded (an alias repeats the whole node it names; "
-                             f"{MAX_ALIASES:,} alias references at most)")
+                             f"the document holds more than {MAX_NODES:,} values, counting each "
+                             "alias (*name) as all the values of the node it repeats")
 
     def path(self) -> tuple[Any, ...]:
         """The key path of the node being composed (mapping keys themselves add nothing)."""
