@@ -92,6 +92,10 @@ ALLOWED_REJECTIONS: dict[str, tuple[str, Callable[[Any, str], bool]]] = {
         "the scenario format refuses a zero or negative duration where one makes no sense (a latency "
         "median, a pause); its JSON Schema, from which the event schema is derived, gives only the syntax",
         lambda case, text: text.startswith("Error parsing event: ") and "must be more than 0s, got" in text),
+    "a delay beyond an hour in an event": (
+        "the scenario format bounds latency parameters to 1h (a message held longer is lost: a cut); its "
+        "JSON Schema, from which the event schema is derived, gives the duration syntax only",
+        lambda case, text: text.startswith("Error parsing event: ") and "must be at most 1h0m0s, got" in text),
     "unknown server in an event": (
         "the server names are the running scenario's; the description cannot list them",
         lambda case, text: text.startswith("Error parsing event: ") and "unknown server" in text),
