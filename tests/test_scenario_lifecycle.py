@@ -52,7 +52,7 @@ STATIC = {
     "join_crashed": (
         "events:\n  - {at: 5s, crash: node2}\n  - {at: 10s, join: {name: node2}}\n",
         's.yaml:5:28: events[1].join.name: server "node2" crashed (events[0] crash at 5s) and is still a '
-        "member at 10s: restart it (restart: node2) to bring it back, or let it leave first"),
+        "member at 10s: restart it (restart: node2) to bring it back, or join a new server under a new name"),
     "follower_index_too_high": (
         "events:\n  - {at: 10s, crash: 'follower[3]'}\n",
         "s.yaml:4:22: events[0].crash: follower[3] needs at least 4 running server(s) at 10s; at most 3 can "

@@ -19,7 +19,8 @@ crash, pause,      the server is running
 leave, upgrade
 restart            the server crashed or left (a running one cannot be restarted)
 join               the name is new, or the server left (a crashed server is still a member
-                   of Raft: restart it, or have it leave first)
+                   of Raft under that ID — the simulator's Raft IDs are the names, where
+                   Nomad's are node IDs — so it is restarted instead)
 force_leave,       nothing: the operator may force-leave any member, and the network events
 partition, cut,    may name any server that exists
 heal, set_network
@@ -142,8 +143,9 @@ def _join(walk: _Walk, i: int, event: Event) -> None:
     elif not states & {ABSENT, LEFT}:
         if CRASHED in states and UP not in states:
             walk.issues.append((path, f'server "{name}" crashed{walk.why(name)} and is still a member at {at}: '
-                                      f"restart it (restart: {name}) to bring it back, or let it leave first "
-                                      "to join a new server under its name", False))
+                                      f"restart it (restart: {name}) to bring it back, or join a new server "
+                                      "under a new name (the simulator names a server's Raft ID after it, so "
+                                      "only a server that left frees its name)", False))
         else:
             walk.issues.append((path, f'server "{name}" is already running at {at}{walk.why(name)}; a server '
                                       "joins under a name that is new or that left (leave event)", False))
