@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from autopilot_sim.commands import ExamplesFormatter
-from autopilot_sim.durations import DurationError, parse_duration
+from autopilot_sim.durations import DurationError, format_duration, parse_duration
 from autopilot_sim.narrate import expectation_lines, print_story
 
 EPILOG = """examples:
@@ -72,14 +72,20 @@ def main(args: argparse.Namespace) -> int:
             print(f"autopilot-sim run: --plot needs matplotlib, which could not be imported ({exc}); "
                   "reinstall it with: pip install matplotlib", file=sys.stderr)
             return 2
+    from autopilot_sim.scenario.cost import WARN_EVENTS, estimate
+
+    cost = estimate(scenario, until if until is not None and until < scenario.duration else None)
+    if cost.events > WARN_EVENTS:
+        print(f"warning: {args.scenario}: this run will take {cost.describe()}", file=sys.stderr)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
     started = time.perf_counter()
     progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet and not args.json else None
     try:
         result = Simulation(scenario, seed=seed, until=until).run(progress=progress)
-    except ScenarioRunError as exc:
-        print(f"{args.scenario}: {exc}", file=sys.stderr)
+    except ScenarioRunError as exc:  # a check only the run could make (see scenario/lifecycle.py)
+        print(scenario.located(event_path(exc.event, exc.index),
+                               f"at {format_duration(exc.t_ns)}: {exc.reason}"), file=sys.stderr)
         return 2
     finally:
         if progress is not None:
@@ -118,6 +124,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1
     return 0
+
+
+def event_path(event: object, index: int) -> tuple[str | int, ...]:
+    """The key path of an event's target (``events[3].pause.server``), else of its kind."""
+    kind = getattr(event, "kind", "")
+    if kind in ("pause", "upgrade"):
+        return ("events", index, kind, "server")
+    if kind == "join":
+        return ("events", index, kind, "name")
+    return ("events", index, kind)
 
 
 class _Progress:

@@ -158,10 +158,15 @@ class Cluster:
         return server
 
     def add_server(self, name: str) -> SimServer:
-        """A new server process joins the simulation: empty Raft state, follower, no peers."""
-        if name in self.servers:
-            raise SimulationError(f"a server named {name} already exists")
+        """A new server process joins the simulation: empty Raft state, follower, no peers.
+
+        The name may be that of a stopped server (one that left): the new process replaces it,
+        with an empty data dir."""
+        if name in self.servers and self.servers[name].up:
+            raise SimulationError(f"a server named {name} is already running")
         server = self._add_server(name)
+        if self.safety is not None:
+            self.safety.on_restart(name)  # its commit index starts from 0 again
         server.node.start(self.now)
         self._flush(server)
         return server

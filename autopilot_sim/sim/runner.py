@@ -34,6 +34,7 @@ class ScenarioRunError(RuntimeError):
         self.event = event
         self.index = index
         self.t_ns = t_ns
+        self.reason = message
         line = getattr(event, "line", 0)
         where = f"line {line}: " if line else ""
         super().__init__(f"{where}events[{index}].{event.kind} at {format_duration(t_ns)}: {message}")
@@ -137,6 +138,7 @@ class Simulation:
         self.nomad = NomadLayer(self.cluster, scenario, self.recorder) if nomad else None
         # `restart: follower` after `crash: follower` means the server that crash took down.
         self._crashed_by_target: dict[str, str] = {}
+        self._left: set[str] = set()  # servers a leave event was aimed at (maybe still leaving)
         for index, event in enumerate(scenario.events):
             if event.at <= self.duration:
                 self.cluster.call_at(event.at, self._fire, index, event)
@@ -212,10 +214,12 @@ class Simulation:
                     raise ScenarioRunError(event, index, now, f"no earlier crash of {payload} to undo")
             else:
                 name = self.resolve(payload, event, index)
+            self._end_leave(name)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
             if self.nomad is not None:
                 self.nomad.reset_fsm(name)
             cluster.restart(name)
+            self._left.discard(name)
             if self.nomad is not None:
                 self.nomad.restart_gossip(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
@@ -258,7 +262,10 @@ class Simulation:
             raise ScenarioRunError(event, index, now, f"{kind} needs the Nomad layer (gossip and autopilot), "
                                                       "which this Raft-only simulation runs without")
         elif kind == "join":
-            self._guard(event, index, payload.name not in cluster.servers, f"a server named {payload.name} already exists")
+            self._end_leave(payload.name)  # a server that left may join again, as a new server
+            self._guard(event, index, payload.name not in cluster.servers or not cluster.servers[payload.name].up,
+                        f"a server named {payload.name} is already running")
+            self._left.discard(payload.name)
             self.nomad.join(payload)
             rec.event(now, "join", f"{payload.name} (version {payload.version}) started and joins the cluster",
                       server=payload.name, version=payload.version)
@@ -266,6 +273,7 @@ class Simulation:
             name = self.resolve(payload, event, index)
             self._guard(event, index, cluster.servers[name].up, f"{name} is down")
             rec.event(now, "leave", f"{name} leaves the cluster gracefully", server=name)
+            self._left.add(name)
             self.nomad.leave(name)
         elif kind == "force_leave":
             name = self.resolve(payload, event, index)
@@ -298,6 +306,16 @@ class Simulation:
                 rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
         else:  # pragma: no cover - the schema admits no other kind
             raise ScenarioRunError(event, index, now, f"unknown event kind {kind}")
+
+    def _end_leave(self, name: str) -> None:
+        """Starting a server that is still leaving (its process waits for the leave to spread)
+        first ends that process, as an operator's restart would."""
+        server = self.cluster.servers.get(name)
+        if name in self._left and server is not None and server.up:
+            self.nomad.server_crashed(name)
+            self.cluster.stop(name)
+            self.recorder.event(self.cluster.now, "stopped", f"{name} stopped before it finished leaving",
+                                server=name)
 
     def _guard(self, event: Any, index: int, ok: bool, message: str) -> None:
         if not ok:
