@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", action="store_true",
                    help="also write timeline.png and swimlanes.png into the run directory (needs matplotlib)")
     p.add_argument("--quiet", action="store_true", help="print only the run directory and the verdict")
+    p.add_argument("--no-safety-checks", dest="safety_checks", action="store_false",
+                   help="skip the Raft safety invariant checks (faster; for benchmarks and sweeps; "
+                        "recorded in summary.json)")
     p.set_defaults(func=main)
 
 
@@ -65,7 +68,8 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet else None
     try:
-        result = Simulation(scenario, seed=seed, until=until).run(progress=progress)
+        result = Simulation(scenario, seed=seed, until=until,
+                            check_safety=args.safety_checks).run(progress=progress)
     except ScenarioRunError as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 2

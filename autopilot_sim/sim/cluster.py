@@ -1,9 +1,8 @@
 """The SimPy engine: servers, transport, timers, client load and faults.
 
-SimPy only moves time and delivers things. Every scheduled item is a SimPy Timeout whose value
-is a tuple `(handler, *args)`; one dispatcher calls the handler. The pure Raft node never
-schedules anything itself: after each call the engine drains its outbox (messages), its timer
-requests and its notes.
+The event loop (sim/loop.py) only moves time and delivers things: every scheduled item is a plain
+heap entry `(time, seq, handler, args)`. The pure Raft node never schedules anything itself:
+after each call the engine drains its outbox (messages), its timer requests and its notes.
 
 Timers are lazy: re-arming a key to a later deadline schedules nothing new; when the earlier
 SimPy event fires it sees the later deadline and re-schedules itself. hashicorp/raft re-arms
@@ -25,15 +24,13 @@ from dataclasses import dataclass
 
 from heapq import heappush
 
-import simpy
-from simpy.events import NORMAL
-
 from autopilot_sim.durations import format_duration
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
 from autopilot_sim.raft.node import LEADER, RaftNode
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
+from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
 
@@ -48,17 +45,6 @@ class ServerSpecLite:
 
     name: str
     voter: bool = True  # bootstraps as a voter
-
-
-class _Call:
-    """A SimPy-compatible triggered event carrying a `(handler, *args)` payload."""
-
-    __slots__ = ("callbacks", "_value")
-    _ok = True
-
-    def __init__(self, payload: tuple, callbacks: tuple) -> None:
-        self.callbacks = callbacks
-        self._value = payload
 
 
 class SimServer:
@@ -105,7 +91,8 @@ class Cluster:
         disk_latency: Latency | None = None,
         check_safety: bool = True,
     ) -> None:
-        self.env = simpy.Environment()
+        #: The run's event loop (`now`, `peek()`, `step()`, `run(until)`, like a SimPy Environment).
+        self.env = EventLoop()
         self.timing = timing
         self.network = network
         self.seed = seed
@@ -126,7 +113,6 @@ class Cluster:
         self.elections_started = 0
         self.leaders_elected = 0
         self.leader_changes = 0
-        self._dispatch_list = (self._dispatch,)
         self._load_rng = stream(seed, "load")
         self.writes_per_second = 0.0
         self._load_generation = 0
@@ -177,28 +163,15 @@ class Cluster:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _at(self, delay: int, payload: tuple) -> None:
-        """Schedule `payload[0](payload)` after `delay` ns.
-
-        Equivalent to `env.timeout(delay, payload)` with one callback, but pushes a slotted
-        event straight onto SimPy's queue: a Timeout's constructor and `schedule()` cost more
-        than the rest of a message's handling. Ordering is SimPy's own (time, priority, id).
-        """
+    def _at(self, delay: int, fn, *args) -> None:
+        """Run fn(*args) after `delay` ns (>= 0); ties keep scheduling order."""
         env = self.env
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(payload, self._dispatch_list)))
-
-    @staticmethod
-    def _dispatch(event) -> None:
-        payload = event._value
-        payload[0](payload)
+        env.seq = seq = env.seq + 1
+        heappush(env.queue, (env.now + delay, seq, fn, args))
 
     def call_at(self, when: int, func, *args) -> None:
         """Run func(*args) at simulated time `when` (scenario events, observers)."""
-        self._at(max(0, when - self.now), (self._call, func, args))
-
-    @staticmethod
-    def _call(payload: tuple) -> None:
-        payload[1](*payload[2])
+        self.env.at(when, func, args)
 
     def run(self, until: int) -> None:
         """Advance the simulation to `until` ns (nothing happens if it is not in the future)."""
@@ -221,11 +194,33 @@ class Cluster:
                 server.busy_until = start + total
                 delay = server.busy_until - now
             node.writes = 0
-        if node.outbox:
+        outbox = node.outbox
+        if outbox:
+            # The transport, inlined (one message costs a link draw and one heap entry).
             name = server.name
-            for dst, msg in node.outbox:
-                self._send(name, dst, msg, delay)
-            node.outbox.clear()
+            net = self.network
+            blocked = net.blocked
+            links = net.links
+            env = self.env
+            queue = env.queue
+            deliver = self._deliver
+            servers = self.servers
+            self.messages_sent += len(outbox)
+            for dst, msg in outbox:
+                if blocked and (name, dst) in blocked:
+                    self._lost(name, dst, msg)
+                    continue
+                link = links[name, dst]
+                wire = link.sample()
+                if link.loss:
+                    wire = net.retransmissions(link, wire)
+                at = now + wire + delay
+                if at > msg.deadline:
+                    self._lost(name, dst, msg)
+                    continue
+                env.seq = seq = env.seq + 1
+                heappush(queue, (at, seq, deliver, (name, servers[dst], msg)))
+            outbox.clear()
         if node.timer_requests:
             self._arm_timers(server, node.timer_requests, server.timers, server.scheduled, self._fire_timer)
         if node.notes:
@@ -242,8 +237,9 @@ class Cluster:
                 self.safety.after_step(now, server.name, node.log, node.commit_index)
 
     def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
-        """Lazy timers: schedule a SimPy event only when no earlier one is pending for the key."""
-        now = self.env.now
+        """Lazy timers: schedule an event only when no earlier one is pending for the key."""
+        env = self.env
+        queue = env.queue
         epoch = server.epoch
         for key, deadline in requests:
             if deadline is None:
@@ -253,7 +249,8 @@ class Cluster:
             at = scheduled.get(key)
             if at is None or deadline < at:
                 scheduled[key] = deadline
-                self._at(deadline - now, (fire, server, key, deadline, epoch))
+                env.seq = seq = env.seq + 1
+                heappush(queue, (deadline, seq, fire, (server, key, deadline, epoch)))
         requests.clear()
 
     # ------------------------------------------------------------------ transport
@@ -264,34 +261,38 @@ class Cluster:
         if delay is None or self.env.now + delay + extra_delay > msg.deadline:
             self._lost(src, dst, msg)
             return
-        self._at(delay + extra_delay, (self._deliver, src, dst, msg))
+        self._at(delay + extra_delay, self._deliver, src, self.servers[dst], msg)
 
     def _lost(self, src: str, dst: str, msg) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""
         self.messages_lost += 1
         caller, peer = (src, dst) if msg.is_request else (dst, src)
-        self._at(max(0, msg.deadline - self.env.now), (self._rpc_error, caller, peer, msg, "timeout"))
+        self._at(max(0, msg.deadline - self.env.now), self._rpc_error, caller, peer, msg, "timeout")
 
-    def _rpc_error(self, payload: tuple) -> None:
-        _, caller, peer, msg, reason = payload
+    def _rpc_error(self, caller, peer, msg, reason) -> None:
         server = self.servers.get(caller)
         if server is None or not server.up:
             return
         self._enqueue(server, peer, rpc_error_for(msg, reason))
 
-    def _deliver(self, payload: tuple) -> None:
-        _, src, dst, msg = payload
-        if (src, dst) in self.network.blocked:
-            self._lost(src, dst, msg)  # the link was cut while the message was in flight
+    def _deliver(self, src: str, server: SimServer, msg) -> None:
+        """A Raft message arrives at `server` (the delivery path of `_enqueue`, fused)."""
+        blocked = self.network.blocked
+        if blocked and (src, server.name) in blocked:
+            self._lost(src, server.name, msg)  # the link was cut while the message was in flight
             return
-        server = self.servers[dst]
         if not server.up:
             self.messages_lost += 1
             if msg.is_request:  # connection refused: the caller learns it one transit later
-                self._refuse(src, dst, msg)
+                self._refuse(src, server.name, msg)
             return
         self.messages_delivered += 1
-        self._enqueue(server, src, msg)
+        now = self.env.now
+        if now < server.paused_until or (now < server.busy_until and msg.main_loop):
+            self._enqueue(server, src, msg)
+            return
+        server.node.on_message(src, msg, now)
+        self._flush(server)
 
     def _refuse(self, caller: str, peer: str, msg) -> None:
         """`peer`'s process is gone: the caller's RPC fails one transit later (a refused or reset
@@ -299,24 +300,23 @@ class Cluster:
         back = self.network.transit_tcp(peer, caller)
         if back is None:
             back = max(0, msg.deadline - self.env.now)
-        self._at(back, (self._rpc_error, caller, peer, msg, "refused"))
+        self._at(back, self._rpc_error, caller, peer, msg, "refused")
 
     def _enqueue(self, server: SimServer, src: str, msg) -> None:
         now = self.env.now
         if now < server.paused_until:
             server.paused_queue.append((None, src, msg))
             if msg.is_request:
-                self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
+                self._at(max(0, msg.deadline - now), self._stalled_request, src, server.name, msg)
             return
         if now < server.busy_until and msg.main_loop:
             # The main loop is blocked on a disk write; heartbeats take the fast path (§2.4).
-            self._at(server.busy_until - now, (self._redeliver, src, server, msg, server.epoch))
+            self._at(server.busy_until - now, self._redeliver, src, server, msg, server.epoch)
             return
         server.node.on_message(src, msg, now)
         self._flush(server)
 
-    def _redeliver(self, payload: tuple) -> None:
-        _, src, server, msg, epoch = payload
+    def _redeliver(self, src, server, msg, epoch) -> None:
         if server.up and epoch == server.epoch:
             self._enqueue(server, src, msg)
         elif msg.is_request:
@@ -325,12 +325,11 @@ class Cluster:
             # silently would leave the caller waiting forever (no deadline timer covers it).
             self._refuse(src, server.name, msg)
 
-    def _stalled_request(self, payload: tuple) -> None:
+    def _stalled_request(self, caller, peer, msg) -> None:
         """A request sat in a paused server's queue until the caller's deadline."""
-        _, caller, peer, msg = payload
         server = self.servers[peer]
         if self.env.now < server.paused_until and any(m is msg for _, _, m in server.paused_queue):
-            self._rpc_error((None, caller, peer, msg, "timeout"))
+            self._rpc_error(caller, peer, msg, "timeout")
 
     # ------------------------------------------------------------------ timers
 
@@ -350,20 +349,33 @@ class Cluster:
         now = self.env.now
         if deadline > now:
             scheduled[key] = deadline
-            self._at(deadline - now, (fire, server, key, deadline, epoch))
+            self._at(deadline - now, fire, server, key, deadline, epoch)
             return False
         return now >= server.paused_until
 
-    def _fire_timer(self, payload: tuple) -> None:
-        _, server, key, at, epoch = payload
-        if not self._due(server, server.timers, server.scheduled, key, at, epoch, self._fire_timer):
+    def _fire_timer(self, server: SimServer, key: object, at: int, epoch: int) -> None:
+        """A Raft timer event: `_due`'s bookkeeping inlined (a third of these events are stale)."""
+        scheduled = server.scheduled
+        if epoch != server.epoch or scheduled.get(key) != at:
             return
-        now = self.env.now
+        del scheduled[key]
+        deadline = server.timers.get(key)
+        if deadline is None:
+            return
+        env = self.env
+        now = env.now
+        if deadline > now:  # re-armed later meanwhile: sleep on
+            scheduled[key] = deadline
+            env.seq = seq = env.seq + 1
+            heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, epoch)))
+            return
+        if now < server.paused_until:
+            return  # fires at resume (_fire_overdue)
         if now < server.busy_until and type(key) is str:
             # Node-level timers (follower check, election, lease) run on the main loop, which a
             # disk write blocks; per-peer heartbeat and replication timers are goroutines of their own.
             server.scheduled[key] = server.busy_until
-            self._at(server.busy_until - now, (self._fire_timer, server, key, server.busy_until, epoch))
+            self._at(server.busy_until - now, self._fire_timer, server, key, server.busy_until, epoch)
             return
         del server.timers[key]
         server.node.on_timer(key, now)
@@ -449,10 +461,9 @@ class Cluster:
 
     def _schedule_write(self, generation: int) -> None:
         gap = round(self._load_rng.expovariate(self.writes_per_second) * 1e9)
-        self._at(gap, (self._client_write, generation))
+        self._at(gap, self._client_write, generation)
 
-    def _client_write(self, payload: tuple) -> None:
-        generation = payload[1]
+    def _client_write(self, generation: int) -> None:
         if generation != self._load_generation:
             return
         self._schedule_write(generation)
@@ -467,7 +478,7 @@ class Cluster:
             # joins the next group-commit batch (at most MaxAppendEntries + 1 entries).
             if not server.pending_writes:
                 wake = max(server.paused_until, server.busy_until)
-                self._at(wake - now, (self._flush_writes, server))
+                self._at(wake - now, self._flush_writes, server)
             server.pending_writes.append(self._write_seq)
             return
         if server.node.propose(self._write_seq, now):
@@ -476,13 +487,12 @@ class Cluster:
         else:
             self.writes_rejected += 1
 
-    def _flush_writes(self, payload: tuple) -> None:
-        server = payload[1]
+    def _flush_writes(self, server: SimServer) -> None:
         now = self.env.now
         if not server.pending_writes:
             return
         if now < server.paused_until or now < server.busy_until:
-            self._at(max(server.paused_until, server.busy_until) - now, (self._flush_writes, server))
+            self._at(max(server.paused_until, server.busy_until) - now, self._flush_writes, server)
             return
         limit = self.timing.max_append_entries + 1
         batch, server.pending_writes = server.pending_writes[:limit], server.pending_writes[limit:]
@@ -492,7 +502,7 @@ class Cluster:
         else:
             self.writes_rejected += len(batch)
         if server.pending_writes:
-            self._at(0, (self._flush_writes, server))
+            self._at(0, self._flush_writes, server)
 
     # ------------------------------------------------------------------ faults
 
@@ -545,10 +555,9 @@ class Cluster:
         if not server.up:
             raise SimulationError(f"cannot pause {name}: it is down")
         server.paused_until = max(server.paused_until, self.now + duration)
-        self._at(server.paused_until - self.now, (self._resume, server, server.epoch))
+        self._at(server.paused_until - self.now, self._resume, server, server.epoch)
 
-    def _resume(self, payload: tuple) -> None:
-        _, server, epoch = payload
+    def _resume(self, server, epoch) -> None:
         now = self.env.now
         if epoch != server.epoch or now < server.paused_until:
             return
@@ -604,10 +613,9 @@ class Cluster:
         if delay is None:
             self.messages_lost += 1
             return
-        self._at(delay, (self._gossip_deliver, src, dst, msg))
+        self._at(delay, self._gossip_deliver, src, dst, msg)
 
-    def _gossip_deliver(self, payload: tuple) -> None:
-        _, src, dst, msg = payload
+    def _gossip_deliver(self, src, dst, msg) -> None:
         server = self.servers.get(dst)
         if (src, dst) in self.network.gossip_blocked or server is None or not server.up or server.gossip is None:
             self.messages_lost += 1
@@ -622,8 +630,7 @@ class Cluster:
         server.gossip.on_message(src, msg, self.env.now)
         self.flush_gossip(server)
 
-    def _fire_gtimer(self, payload: tuple) -> None:
-        _, server, key, at, epoch = payload
+    def _fire_gtimer(self, server, key, at, epoch) -> None:
         if server.gossip is None or not self._due(server, server.gtimers, server.gscheduled, key, at, epoch,
                                                   self._fire_gtimer):
             return
@@ -645,27 +652,27 @@ class Cluster:
         self.messages_sent += 1
         if delay is None or self.now + delay > deadline:
             self.messages_lost += 1
-            self._at(timeout, (self._call, on_error, ("timeout",)))
+            self._at(timeout, on_error, "timeout")
             return
-        self._at(delay, (self._call, self._app_arrive, (src, dst, handle, on_reply, on_error, deadline)))
+        self._at(delay, self._app_arrive, src, dst, handle, on_reply, on_error, deadline)
 
     def _app_arrive(self, src, dst, handle, on_reply, on_error, deadline) -> None:
         now = self.now
         server = self.servers[dst]
         if (src, dst) in self.network.blocked:
             self.messages_lost += 1
-            self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+            self._at(max(0, deadline - now), on_error, "timeout")
             return
         if not server.up:
             back = self.network.transit_tcp(dst, src)
-            self._at(back if back is not None else max(0, deadline - now), (self._call, on_error, ("refused",)))
+            self._at(back if back is not None else max(0, deadline - now), on_error, "refused")
             return
         if now < server.paused_until:
             wait = server.paused_until - now
             if now + wait > deadline:
-                self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+                self._at(max(0, deadline - now), on_error, "timeout")
                 return
-            self._at(wait, (self._call, self._app_arrive, (src, dst, handle, on_reply, on_error, deadline)))
+            self._at(wait, self._app_arrive, src, dst, handle, on_reply, on_error, deadline)
             return
         self.messages_delivered += 1
         answer = handle(server)
@@ -673,9 +680,9 @@ class Cluster:
         self.messages_sent += 1
         if back is None or now + back > deadline:
             self.messages_lost += 1
-            self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+            self._at(max(0, deadline - now), on_error, "timeout")
             return
-        self._at(back, (self._call, self._app_reply, (src, on_reply, answer)))
+        self._at(back, self._app_reply, src, on_reply, answer)
 
     def _app_reply(self, src: str, on_reply, answer) -> None:
         if self.servers[src].up:  # a caller that crashed meanwhile hears nothing

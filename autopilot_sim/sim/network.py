@@ -84,7 +84,9 @@ class Latency:
         )
 
 
-class _Link:
+class Link:
+    """One directed link: its latency sampler, loss probability and loss draw."""
+
     __slots__ = ("sample", "loss", "random")
 
     def __init__(self, sample: Sampler, loss: float, rnd: Callable[[], float]) -> None:
@@ -102,7 +104,7 @@ class Network:
         self.default_latency = latency
         self.default_loss = loss
         self._overrides: dict[tuple[str, str], tuple[Latency | None, float | None]] = {}
-        self._links: dict[tuple[str, str], _Link] = {}
+        self.links: dict[tuple[str, str], Link] = {}
         self._rngs: dict[tuple[str, str], random.Random] = {}
         self._groups: list[set[str]] = []
         self._cuts: set[tuple[str, str]] = set()  # one-way cuts of all traffic
@@ -137,7 +139,7 @@ class Network:
             rng = self._rngs[(src, dst)] = stream(self.seed, "link", src, dst)
         self.graph.edges[src, dst]["latency"] = latency
         self.graph.edges[src, dst]["loss"] = loss
-        self._links[(src, dst)] = _Link(latency.sampler(rng), loss, rng.random)
+        self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random)
 
     def set_defaults(self, latency: Latency | None = None, loss: float | None = None) -> None:
         """Change the network-wide latency and/or loss (per-link overrides still win)."""
@@ -219,7 +221,7 @@ class Network:
         """Delay in ns for one gossip datagram, or None when it is lost (cut link or random loss)."""
         if (src, dst) in self.gossip_blocked:
             return None
-        link = self._links[(src, dst)]
+        link = self.links[(src, dst)]
         if link.loss and link.random() < link.loss:
             return None
         return link.sample()
@@ -230,13 +232,19 @@ class Network:
         default)."""
         if (src, dst) in (self.blocked if blocked is None else blocked):
             return None
-        link = self._links[(src, dst)]
+        link = self.links[(src, dst)]
         delay = link.sample()
         if link.loss:
-            rto = TCP_MIN_RTO
-            while link.random() < link.loss:
-                delay += rto
-                rto = min(rto * 2, TCP_MAX_RTO)
-                if delay > TCP_MAX_RTO:
-                    break
+            delay = self.retransmissions(link, delay)
+        return delay
+
+    @staticmethod
+    def retransmissions(link: Link, delay: int) -> int:
+        """`delay` plus the retransmission timeouts of the transmissions `link` loses (TCP)."""
+        rto = TCP_MIN_RTO
+        while link.random() < link.loss:
+            delay += rto
+            rto = min(rto * 2, TCP_MAX_RTO)
+            if delay > TCP_MAX_RTO:
+                break
         return delay

@@ -105,8 +105,10 @@ class Simulation:
     """One run of one scenario with one seed; owns its SimPy environment."""
 
     def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None,
-                 *, nomad: bool = True) -> None:
-        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks)."""
+                 *, nomad: bool = True, check_safety: bool = True) -> None:
+        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks);
+        `check_safety=False` skips the Raft safety checks (benchmarks, sweeps; noted in summary.json)."""
+        self.check_safety = check_safety
         self.seed = scenario.seed if seed is None else seed
         if self.seed != scenario.seed:  # the resolved scenario.yaml must reproduce this run
             scenario = scenario.model_copy(update={"seed": self.seed})
@@ -127,6 +129,7 @@ class Simulation:
             recorder=self.recorder,
             writes_per_second=scenario.load.writes_per_second,
             disk_latency=latency_from_spec(disk) if disk is not None else None,
+            check_safety=check_safety,
         )
         for s in servers:
             self.cluster.servers[s.name].version = s.version
@@ -331,6 +334,8 @@ class Simulation:
         timeline = [{"t_ns": r.t_ns, "t": format_duration(r.t_ns), "status": r.status, "health": r.body}
                     for r in reports]
         summary = self.summary(error)
+        if not self.check_safety:  # recorded only when off, so default summaries keep their bytes
+            summary["safety_checks"] = False
         summary.update(health_summary(reports, end))
         summary["expectations"] = [r.to_json() for r in results]
         counts = {}
