@@ -109,6 +109,8 @@ class RaftNode:
         self.id = node_id
         self.timing = timing
         self._rng = rng
+        self._paper = timing.paper  # read on hot paths: a plain attribute, not a property
+        self._bits = rng.getrandbits
         # Persistent state (survives restart).
         self.current_term = 0
         self.vote_term = 0
@@ -178,7 +180,7 @@ class RaftNode:
 
     def _random_timeout(self, d: int) -> int:
         """util.go randomTimeout: d + (r mod d), uniform on [d, 2d) in integer ns."""
-        return d + self._rng.getrandbits(63) % d
+        return d + self._bits(63) % d
 
     def _paper_timeout(self) -> int:
         lo, hi = self.timing.election_timeout_range  # type: ignore[misc]
@@ -232,7 +234,7 @@ class RaftNode:
         """A new follower-loop entry: fresh heartbeat-check timer (§2.1)."""
         self.role = FOLLOWER
         self.leader = None
-        if self.timing.paper:
+        if self._paper:
             self._arm(T_FOLLOWER, now + self._paper_timeout())
         else:
             self._arm(T_FOLLOWER, now + self._random_timeout(self.timing.heartbeat_timeout))
@@ -282,7 +284,7 @@ class RaftNode:
         voters = self._voters()
         self._votes_needed = quorum_size(len(voters))
         self._round_rpcs = set()
-        if self.timing.paper:
+        if self._paper:
             self._arm(T_ELECTION, now + self._paper_timeout())
         else:
             self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
@@ -311,7 +313,7 @@ class RaftNode:
     def _start_election(self, now: int, rearm: bool) -> None:
         """electSelf: term+1 (persisted), self-vote (persisted), RequestVote to other voters."""
         if rearm:
-            if self.timing.paper:
+            if self._paper:
                 self._arm(T_ELECTION, now + self._paper_timeout())
             else:
                 self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
@@ -357,7 +359,21 @@ class RaftNode:
     def on_timer(self, key: object, now: int) -> None:
         """A timer armed through `timer_requests` fired."""
         role = self.role
-        if key == T_FOLLOWER:
+        if type(key) is tuple:  # per-peer timers (most of them): heartbeat, commit, back-off
+            if role != LEADER:
+                return
+            kind, peer = key
+            prog = self.progress.get(peer)
+            if prog is None:
+                return
+            if kind == "ct":
+                self._replicate(prog, now)
+            elif kind == "hb":
+                self._heartbeat(prog, now)
+            elif kind == "bo":
+                prog.sleeping = False
+                self._send_append(prog, now)
+        elif key == T_FOLLOWER:
             if role == FOLLOWER:
                 self._follower_check(now)
         elif key == T_ELECTION:
@@ -372,18 +388,6 @@ class RaftNode:
                 self._transfer_target = None  # abandoned: "leadership transfer timeout"
                 self._note("transfer_timeout", self.current_term)
                 self._drain_config_queue(now)
-        elif role == LEADER:
-            kind, peer = key  # type: ignore[misc]
-            prog = self.progress.get(peer)
-            if prog is None:
-                return
-            if kind == "hb":
-                self._heartbeat(prog, now)
-            elif kind == "ct":
-                self._replicate(prog, now)
-            elif kind == "bo":
-                prog.sleeping = False
-                self._send_append(prog, now)
 
     def on_message(self, src: str, msg: object, now: int) -> None:
         """Deliver one RPC request, response, or transport error."""
@@ -418,12 +422,12 @@ class RaftNode:
 
     def _touch_contact(self, now: int) -> None:
         self.last_contact = now
-        if self.timing.paper and self.role == FOLLOWER:
+        if self._paper and self.role == FOLLOWER:
             self._arm(T_FOLLOWER, now + self._paper_timeout())
 
     def _follower_check(self, now: int) -> None:
         """§2.1: free-running check, re-armed at every fire, not reset by RPCs."""
-        if self.timing.paper:
+        if self._paper:
             expired = True  # the paper's timer is reset on contact, so firing means expiry
         else:
             self._arm(T_FOLLOWER, now + self._random_timeout(self.timing.heartbeat_timeout))
@@ -438,7 +442,7 @@ class RaftNode:
             return  # not part of the stable configuration
         if self.is_voter():
             self._become_candidate(now)
-        elif self.timing.paper:
+        elif self._paper:
             self._arm(T_FOLLOWER, now + self._paper_timeout())
 
     def _on_heartbeat(self, src: str, msg: Heartbeat, now: int) -> None:
@@ -672,7 +676,10 @@ class RaftNode:
             self._send_append(prog, now)
 
     def _arm_commit_timer(self, prog: Progress, now: int) -> None:
-        self._arm(prog.ct_key, now + self._random_timeout(self.timing.commit_timeout))
+        """replicate()'s select waits on a fresh randomTimeout(CommitTimeout) every iteration
+        (replication.go), so every wake-up draws again; the engine schedules lazily."""
+        d = self.timing.commit_timeout
+        self.timer_requests.append((prog.ct_key, now + d + self._bits(63) % d))
 
     def _finish_call(self, prog: Progress, now: int) -> None:
         """replicateTo returned: maybe switch to pipelining, then back to the select loop."""
@@ -776,7 +783,7 @@ class RaftNode:
     # ------------------------------------------------------------------ leader: heartbeats
 
     def _heartbeat_wait(self) -> int:
-        if self.timing.paper:
+        if self._paper:
             return self.timing.heartbeat_interval  # type: ignore[return-value]
         return self._random_timeout(self.timing.heartbeat_timeout // 10)
 
@@ -784,7 +791,7 @@ class RaftNode:
         """Send a heartbeat; the next waits for its response (hashicorp) or a fixed interval (paper)."""
         if prog.removed:
             return
-        if self.timing.paper:
+        if self._paper:
             self._arm(prog.hb_key, now + self.timing.heartbeat_interval)  # type: ignore[operator]
         elif prog.hb_rpc:
             return
@@ -802,7 +809,7 @@ class RaftNode:
         prog.hb_rpc = 0
         prog.last_contact = now  # whatever the content: the term is not checked (§4.3)
         prog.hb_failures = 0
-        if not self.timing.paper:
+        if not self._paper:
             self._arm(prog.hb_key, now + self._heartbeat_wait())
 
     # ------------------------------------------------------------------ leader: log and commit
@@ -1023,16 +1030,21 @@ class RaftNode:
 
     # ------------------------------------------------------------------ observation
 
+    def contact_age(self, now: int) -> int | None:
+        """Stats()'s `last_contact` as a number: 0 on the leader, None when never contacted,
+        else the time since the last contact (ns)."""
+        if self.role == LEADER:
+            return 0
+        if self.last_contact is None:
+            return None
+        return now - self.last_contact
+
     def stats(self, now: int) -> dict[str, str]:
         """hashicorp/raft Stats() with its quirks (§6): every value a string."""
         from autopilot_sim.durations import format_duration
 
-        if self.role == LEADER:
-            last_contact = "0"
-        elif self.last_contact is None:
-            last_contact = "never"
-        else:
-            last_contact = format_duration(now - self.last_contact)
+        age = self.contact_age(now)
+        last_contact = "0" if self.role == LEADER else "never" if age is None else format_duration(age)
         voter = self.is_voter()
         peers = sum(1 for sid, s in self.latest_config if s == VOTER and sid != self.id) if voter else 0
         return {

@@ -21,7 +21,6 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from heapq import heappush
 
 from autopilot_sim.durations import format_duration
@@ -211,7 +210,8 @@ class Cluster:
                     self._lost(name, dst, msg)
                     continue
                 link = links[name, dst]
-                wire = link.sample()
+                width = link.width
+                wire = link.lo + int(link.random() * width) if width else link.sample()
                 if link.loss:
                     wire = net.retransmissions(link, wire)
                 at = now + wire + delay
@@ -221,8 +221,22 @@ class Cluster:
                 env.seq = seq = env.seq + 1
                 heappush(queue, (at, seq, deliver, (name, servers[dst], msg)))
             outbox.clear()
-        if node.timer_requests:
-            self._arm_timers(server, node.timer_requests, server.timers, server.scheduled, self._fire_timer)
+        requests = node.timer_requests
+        if requests:  # lazy timers (`_arm_timers`, inlined)
+            timers = server.timers
+            scheduled = server.scheduled
+            env = self.env
+            for key, deadline in requests:
+                if deadline is None:
+                    timers.pop(key, None)
+                    continue
+                timers[key] = deadline
+                at = scheduled.get(key)
+                if at is None or deadline < at:
+                    scheduled[key] = deadline
+                    env.seq = seq = env.seq + 1
+                    heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, server.epoch)))
+            requests.clear()
         if node.notes:
             self._handle_notes(server)
         if node.commit_index > server.applied and self.on_apply is not None:

@@ -85,14 +85,21 @@ class Latency:
 
 
 class Link:
-    """One directed link: its latency sampler, loss probability and loss draw."""
+    """One directed link: its latency sampler, loss probability and loss draw.
 
-    __slots__ = ("sample", "loss", "random")
+    For a uniform latency, `lo` and `width` let the engine draw inline (`lo + int(random() *
+    width)`, exactly what `sample()` computes); `width` is 0 for every other distribution."""
 
-    def __init__(self, sample: Sampler, loss: float, rnd: Callable[[], float]) -> None:
+    __slots__ = ("sample", "loss", "random", "lo", "width")
+
+    def __init__(self, sample: Sampler, loss: float, rnd: Callable[[], float], latency: Latency) -> None:
         self.sample = sample
         self.loss = loss
         self.random = rnd
+        span = latency.max - latency.min
+        uniform = latency.distribution == "uniform" and span > 0
+        self.lo = latency.min if uniform else 0
+        self.width = span + 1 if uniform else 0
 
 
 class Network:
@@ -139,7 +146,7 @@ class Network:
             rng = self._rngs[(src, dst)] = stream(self.seed, "link", src, dst)
         self.graph.edges[src, dst]["latency"] = latency
         self.graph.edges[src, dst]["loss"] = loss
-        self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random)
+        self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random, latency)
 
     def set_defaults(self, latency: Latency | None = None, loss: float | None = None) -> None:
         """Change the network-wide latency and/or loss (per-link overrides still win)."""

@@ -26,11 +26,21 @@ from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
-from autopilot_sim.autopilot.model import RaftServer, Server, ServerStats, State
+from autopilot_sim.autopilot.model import (
+    RaftServer,
+    Server,
+    ServerStats,
+    State,
+    unhealthy_reason,
+)
 from autopilot_sim.autopilot.reconcile import reconcile_tick
 from autopilot_sim.autopilot.report import health_body, health_status
 from autopilot_sim.autopilot.state import TickInputs, build_state
-from autopilot_sim.durations import SECOND, DurationError, format_duration, parse_duration
+from autopilot_sim.durations import (
+    SECOND,
+    DurationError,
+    parse_duration,
+)
 from autopilot_sim.gossip.config import GossipConfig
 from autopilot_sim.gossip.node import GossipNode
 from autopilot_sim.raft import configuration as raftcfg
@@ -59,6 +69,13 @@ def stats_from_raft(raw: dict[str, str]) -> ServerStats:
         contact = 0
     return ServerStats(last_contact=contact, last_term=int(raw["last_log_term"]),
                        last_index=int(raw["last_log_index"]))
+
+
+def server_stats(node: Any, now: int) -> ServerStats:
+    """What `stats_from_raft(node.stats(now))` gives, without the string round trip: a server
+    never contacted ("never") counts as 0, like Nomad's ignored parse error."""
+    age = node.contact_age(now)
+    return ServerStats(last_contact=age or 0, last_term=node.last_term, last_index=node.last_index)
 
 
 @dataclasses.dataclass
@@ -438,7 +455,7 @@ class LeaderDuties:
         interval = self.layer.update_interval
         cluster.call_at(now + interval, self.update_tick)
         known = self.known_servers()
-        fetched: dict[str, ServerStats] = {self.name: stats_from_raft(self.server.node.stats(now))}
+        fetched: dict[str, ServerStats] = {self.name: server_stats(self.server.node, now)}
         waiting = {name for name, srv in known.items() if srv.node_status != "left" and name != self.name}
         todo = sorted(waiting - self.outstanding)
         pending = set(todo)
@@ -450,8 +467,8 @@ class LeaderDuties:
             self.outstanding.add(name)
             cluster.app_rpc(
                 self.name, name,
-                handle=lambda srv: srv.node.stats(self.cluster.now),
-                on_reply=lambda raw, n=name, t=tick: self._fetched(t, n, raw),
+                handle=lambda srv: server_stats(srv.node, self.cluster.now),
+                on_reply=lambda stats, n=name, t=tick: self._fetched(t, n, stats),
                 on_error=lambda reason, n=name, t=tick: self._fetched(t, n, None),
                 timeout=self.layer.rpc_timeout,
             )
@@ -460,12 +477,12 @@ class LeaderDuties:
         else:
             cluster.call_at(now + interval // 2, self._fetch_deadline, tick)
 
-    def _fetched(self, tick: _Tick, name: str, raw: dict[str, str] | None) -> None:
+    def _fetched(self, tick: _Tick, name: str, stats: ServerStats | None) -> None:
         self.outstanding.discard(name)
         if tick.done or not self._alive():
             return
-        if raw is not None:
-            tick.fetched[name] = stats_from_raft(raw)
+        if stats is not None:
+            tick.fetched[name] = stats
         tick.pending.discard(name)
         if not tick.pending:
             self._build(tick)
@@ -582,20 +599,8 @@ class _Tick:
 
 
 def _health_reason(srv: Any, layer: NomadLayer, leader: str, tick: _Tick) -> str:
-    """Which rule of the health check failed (reference autopilot-behaviour.md §3, in order)."""
+    """Which rule of the health check failed: the autopilot model's words for its own rule."""
     config = layer.stores.get(leader, ConfigStore()).get() or layer.agent_config
-    status = srv.server.node_status
-    if tick.latest_index == 0 or tick.last_term == 0:
-        return "no leader reference index or term yet"
-    if status != "alive":
-        return f"serf status {status}"
-    stats = srv.stats
-    if stats.last_contact < 0 or stats.last_contact > config.last_contact_threshold:
-        return (f"last contact {format_duration(stats.last_contact)} > LastContactThreshold "
-                f"{format_duration(config.last_contact_threshold)}")
-    if stats.last_term != tick.last_term:
-        return f"last log term {stats.last_term} != the leader's {tick.last_term}"
-    if stats.last_index + config.max_trailing_logs < tick.latest_index:
-        return (f"{tick.latest_index - stats.last_index} entries behind > MaxTrailingLogs "
-                f"{config.max_trailing_logs}")
-    return "unhealthy"
+    reason = unhealthy_reason(srv.server, srv.stats, tick.last_term, tick.latest_index,
+                              config.last_contact_threshold, config.max_trailing_logs)
+    return reason or "unhealthy"
