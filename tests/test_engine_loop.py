@@ -76,3 +76,18 @@ def test_no_safety_checks_is_recorded_only_when_used(tmp_path: Path) -> None:
     assert on == off  # the checks only observe
     for name in ("events.jsonl", "timeline.jsonl"):
         assert (tmp_path / "on" / name).read_bytes() == (tmp_path / "off" / name).read_bytes()
+
+
+def test_cli_start_up_and_a_run_import_no_heavy_module() -> None:
+    """networkx (explanations only), the HTTP API and pydantic (scenario files) load only when a
+    command needs them: `--help` imports none, and a run imports neither networkx nor the API."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom autopilot_sim.cli import build_parser\nbuild_parser()\n"
+             "heavy = ('networkx', 'autopilot_sim.api', 'http.server', 'pydantic')\n"
+             "print(sorted(m for m in heavy if m in sys.modules))\n"
+             "import autopilot_sim.sim.runner\n"
+             "print(sorted(m for m in heavy[:3] if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "[]"]

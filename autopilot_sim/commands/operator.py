@@ -26,10 +26,12 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
-from autopilot_sim.api.client import ClientConfig, ClientError, NomadClient
 from autopilot_sim.durations import DurationError, format_duration, parse_duration, parse_rfc3339
+
+if TYPE_CHECKING:  # the HTTP client (and the api package) load only when a command runs
+    from autopilot_sim.api.client import NomadClient
 
 # --- Go's flag package ---------------------------------------------------------------------------
 
@@ -413,6 +415,8 @@ _SET_KEYS = {
 def run_operator(command: str, args: list[str], *, out: TextIO | None = None, err: TextIO | None = None,
                  environ: dict[str, str] | None = None) -> int:
     """Run ``operator autopilot <command> <args>``; returns the exit status."""
+    from autopilot_sim.api.client import ClientConfig, ClientError, NomadClient
+
     out = out or sys.stdout
     err = err or sys.stderr
     own: list[Flag] = []
@@ -446,6 +450,8 @@ def run_operator(command: str, args: list[str], *, out: TextIO | None = None, er
 
 
 def _get_config(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) -> int:
+    from autopilot_sim.api.client import ClientError
+
     try:
         config = normalize_config(client.autopilot_get_configuration())
     except (ClientError, ValueError) as exc:
@@ -459,6 +465,8 @@ def _get_config(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) ->
 
 
 def _set_config(client: NomadClient, values: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    from autopilot_sim.api.client import ClientError
+
     try:
         config = normalize_config(client.autopilot_get_configuration())
     except (ClientError, ValueError) as exc:
@@ -482,6 +490,8 @@ def _set_config(client: NomadClient, values: dict[str, Any], out: TextIO, err: T
 
 
 def _health(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) -> int:
+    from autopilot_sim.api.client import ClientError
+
     try:
         status, report = client.autopilot_server_health()
     except (ClientError, ValueError) as exc:

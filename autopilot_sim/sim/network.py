@@ -1,8 +1,8 @@
 """The simulated network: directed links with latency, loss, partitions and one-way cuts.
 
-Links live on a networkx DiGraph (one edge per ordered pair of servers, attributes `latency` and
-`loss`). Every link draws from its own random stream, so traffic on one link never shifts the
-draws of another.
+One `Link` per ordered pair of servers (its latency sampler and loss). Every link draws from its
+own random stream, so traffic on one link never shifts the draws of another. (networkx is
+imported only by `reachable`, for explanations: a run does not need it.)
 
 Two kinds of traffic. Datagrams (gossip over UDP) use `transit`: a lost datagram is gone. Raft
 RPCs run over TCP and use `transit_tcp`: `loss` is the chance that one transmission of a segment
@@ -29,8 +29,6 @@ import math
 import random
 from dataclasses import dataclass
 from typing import Callable
-
-import networkx as nx
 
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.rng import stream
@@ -107,7 +105,7 @@ class Network:
 
     def __init__(self, seed: int, latency: Latency, loss: float = 0.0) -> None:
         self.seed = seed
-        self.graph = nx.DiGraph()
+        self.nodes: list[str] = []  # servers, in the order they were added
         self.default_latency = latency
         self.default_loss = loss
         self._overrides: dict[tuple[str, str], tuple[Latency | None, float | None]] = {}
@@ -124,17 +122,16 @@ class Network:
 
     def add_server(self, name: str) -> None:
         """Connect a new server to every existing one (both directions)."""
-        if name in self.graph:
+        if name in self.nodes:
             return
-        others = list(self.graph.nodes)
-        self.graph.add_node(name)
+        others = list(self.nodes)
+        self.nodes.append(name)
         for other in others:
             self._add_edge(name, other)
             self._add_edge(other, name)
         self._recompute_blocked()
 
     def _add_edge(self, src: str, dst: str) -> None:
-        self.graph.add_edge(src, dst)
         self._configure(src, dst)
 
     def _configure(self, src: str, dst: str) -> None:
@@ -144,8 +141,6 @@ class Network:
         rng = self._rngs.get((src, dst))
         if rng is None:
             rng = self._rngs[(src, dst)] = stream(self.seed, "link", src, dst)
-        self.graph.edges[src, dst]["latency"] = latency
-        self.graph.edges[src, dst]["loss"] = loss
         self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random, latency)
 
     def set_defaults(self, latency: Latency | None = None, loss: float | None = None) -> None:
@@ -154,14 +149,14 @@ class Network:
             self.default_latency = latency
         if loss is not None:
             self.default_loss = loss
-        for src, dst in self.graph.edges:
+        for src, dst in list(self.links):
             self._configure(src, dst)
 
     def set_link(self, src: str, dst: str, latency: Latency | None = None, loss: float | None = None) -> None:
         """Override one directed link's latency and/or loss."""
         old_latency, old_loss = self._overrides.get((src, dst), (None, None))
         self._overrides[(src, dst)] = (latency or old_latency, old_loss if loss is None else loss)
-        if self.graph.has_edge(src, dst):
+        if (src, dst) in self.links:
             self._configure(src, dst)
 
     # ---------------------------------------------------------------- faults
@@ -169,7 +164,7 @@ class Network:
     def partition(self, groups: list[list[str]]) -> None:
         """Split into groups (unlisted servers form one more group); replaces any partition."""
         listed = {name for group in groups for name in group}
-        rest = {name for name in self.graph.nodes if name not in listed}
+        rest = {name for name in self.nodes if name not in listed}
         self._groups = [set(g) for g in groups] + ([rest] if rest else [])
         self._bridges.clear()
         self._recompute_blocked()
@@ -206,7 +201,7 @@ class Network:
             for i, group in enumerate(self._groups):
                 for name in group:
                     group_of[name] = i
-            for src, dst in self.graph.edges:
+            for src, dst in self.links:
                 if group_of.get(src) != group_of.get(dst) and frozenset((src, dst)) not in self._bridges:
                     blocked.add((src, dst))
         self.blocked = blocked | self._port_cuts["raft"]
@@ -218,8 +213,10 @@ class Network:
 
     def reachable(self, src: str) -> set[str]:
         """Servers src can reach over up links, possibly through others (for explanations)."""
-        up = nx.DiGraph((u, v) for u, v in self.graph.edges if (u, v) not in self.blocked)
-        up.add_nodes_from(self.graph.nodes)
+        import networkx as nx
+
+        up = nx.DiGraph((u, v) for u, v in self.links if (u, v) not in self.blocked)
+        up.add_nodes_from(self.nodes)
         return nx.descendants(up, src) | {src}
 
     # ---------------------------------------------------------------- traffic
