@@ -968,6 +968,10 @@ class RaftNode:
                 continue
             self._dispatch([(CONFIGURATION, new)], now)
 
+    def change_queued(self, server_id: str) -> bool:
+        """Whether a membership request about `server_id` waits in the queue."""
+        return any(sid == server_id for _, sid in self._config_queue)
+
     def pending_configuration_changes(self) -> int:
         """Queued membership requests not yet appended."""
         return len(self._config_queue)

@@ -21,6 +21,7 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 from heapq import heappush
 
 from autopilot_sim.durations import format_duration
@@ -32,6 +33,9 @@ from autopilot_sim.sim.invariants import SafetyChecker
 from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
+
+
+T = TypeVar("T")
 
 
 class SimulationError(RuntimeError):
@@ -167,6 +171,15 @@ class Cluster:
         env = self.env
         env.seq = seq = env.seq + 1
         heappush(env.queue, (env.now + delay, seq, fn, args))
+
+    def step(self, server: SimServer, fn: Callable[..., T], *args: Any) -> T:
+        """One input to `server`'s Raft node from outside the transport (a client write, a
+        membership change, a leadership transfer: `fn(*args)`, e.g. `server.node.propose_entry`),
+        then the engine takes the node's outputs (messages, timers, notes, writes). Returns
+        what `fn` returned."""
+        result = fn(*args)
+        self._flush(server)
+        return result
 
     def call_at(self, when: int, func, *args) -> None:
         """Run func(*args) at simulated time `when` (scenario events, observers)."""

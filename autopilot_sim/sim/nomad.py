@@ -170,11 +170,13 @@ class NomadLayer:
 
         Only these entries matter to the FSM model, so their indexes are remembered and applying
         a commit looks them up instead of scanning every committed client write."""
-        index = server.node.propose_entry(kind, data, self.cluster.now)
-        if index:
-            insort(self._special, index)
-        self.cluster._flush(server)
-        return index
+        def propose_entry() -> int:
+            index = server.node.propose_entry(kind, data, self.cluster.now)
+            if index:  # known before the engine applies a commit (a lone voter commits at once)
+                insort(self._special, index)
+            return index
+
+        return self.cluster.step(server, propose_entry)
 
     def _apply(self, server: SimServer, first: int, last: int) -> None:
         special = self._special
@@ -279,8 +281,7 @@ class NomadLayer:
         server = cluster.servers[name]
         node = server.node
         if node.role == LEADER and sum(1 for _, s in node.latest_config if s == VOTER) > 1:
-            node.change_configuration(raftcfg.REMOVE_SERVER, name, cluster.now)
-            cluster._flush(server)
+            cluster.step(server, node.change_configuration, raftcfg.REMOVE_SERVER, name, cluster.now)
         server.gossip.leave(cluster.now)
         cluster.flush_gossip(server)
         cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, None, server.epoch)
@@ -411,15 +412,13 @@ class LeaderDuties:
         node = self.server.node
         now = self.cluster.now
         present = raftcfg.suffrage_of(node.latest_config, name) is not None
-        queued = any(sid == name for _, sid in node._config_queue)
+        queued = node.change_queued(name)
         if status == "alive" and not present and not queued:
-            node.change_configuration(raftcfg.ADD_NONVOTER, name, now)
-            self.cluster._flush(self.server)
+            self.cluster.step(self.server, node.change_configuration, raftcfg.ADD_NONVOTER, name, now)
             self.recorder.event(now, "raft_add", f"{name} added to Raft as a non-voter (serf member alive)",
                                 server=name, op="AddNonvoter")
         elif status in ("left", "reap") and present and not queued:
-            node.change_configuration(raftcfg.REMOVE_SERVER, name, now)
-            self.cluster._flush(self.server)
+            self.cluster.step(self.server, node.change_configuration, raftcfg.REMOVE_SERVER, name, now)
             self.recorder.event(now, "raft_remove", f"{name} removed from Raft (serf member {status})",
                                 server=name, op="RemoveServer", rule=f"serf member {status}")
 
@@ -567,8 +566,7 @@ class LeaderDuties:
         op = action.op
         rec = self.recorder
         if op in (raftcfg.ADD_VOTER, raftcfg.ADD_NONVOTER, raftcfg.DEMOTE_VOTER, raftcfg.REMOVE_SERVER):
-            node.change_configuration(op, action.id, now)
-            self.cluster._flush(self.server)
+            self.cluster.step(self.server, node.change_configuration, op, action.id, now)
             kind = {"AddVoter": "promotion", "DemoteVoter": "demotion", "RemoveServer": "removal",
                     "AddNonvoter": "raft_add"}[op]
             rec.event(now, kind, f"{action.id}: {action.reason}", server=action.id, op=op, rule=action.reason)
@@ -582,8 +580,7 @@ class LeaderDuties:
         elif op == "LeadershipTransfer":
             rec.event(now, "leadership_transfer", f"autopilot asked for a leadership transfer: {action.reason}",
                       server=self.name, rule=action.reason)
-            node.transfer_leadership(None, now)
-            self.cluster._flush(self.server)
+            self.cluster.step(self.server, node.transfer_leadership, None, now)
 
 
 @dataclasses.dataclass
