@@ -19,7 +19,6 @@ from collections import deque
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft import configuration as cfg
 from autopilot_sim.raft.messages import (
-    BARRIER,
     COMMAND,
     CONFIGURATION,
     NOOP,
@@ -743,11 +742,6 @@ class RaftNode:
         prog.busy = False
         self._arm_commit_timer(prog, now)
 
-    def _update_match(self, prog: Progress, index: int, now: int) -> None:
-        if index > prog.match_index:
-            prog.match_index = index
-            self._recompute_commit(now)
-
     def _on_rpc_error(self, src: str, msg: RpcError, now: int) -> None:
         t = msg.kind
         if t is RequestVote:
@@ -920,12 +914,6 @@ class RaftNode:
             return False
         self._dispatch([(COMMAND, d) for d in items], now)
         return True
-
-    def barrier(self, now: int) -> int:
-        """raft.Barrier: one LogBarrier entry (Nomad issues one on every leader reconcile).
-
-        Returns the entry's index, or 0 when this node cannot accept it."""
-        return self.propose_entry(BARRIER, None, now)
 
     def propose_entry(self, kind: str, data: object, now: int) -> int:
         """Apply one entry of any kind (e.g. Nomad's autopilot configuration write).

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 from heapq import heappush
 
-from autopilot_sim.durations import format_duration
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
 from autopilot_sim.raft.node import LEADER, RaftNode
 from autopilot_sim.raft.timing import RaftTiming
@@ -281,14 +280,6 @@ class Cluster:
         requests.clear()
 
     # ------------------------------------------------------------------ transport
-
-    def _send(self, src: str, dst: str, msg, extra_delay: int = 0) -> None:
-        self.messages_sent += 1
-        delay = self.network.transit_tcp(src, dst)
-        if delay is None or self.env.now + delay + extra_delay > msg.deadline:
-            self._lost(src, dst, msg)
-            return
-        self._at(delay + extra_delay, self._deliver, src, self.servers[dst], msg)
 
     def _lost(self, src: str, dst: str, msg) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""
@@ -725,11 +716,6 @@ class Cluster:
 def _describe_config(config) -> str:
     names = {0: "voter", 1: "non-voter", 2: "staging"}
     return ", ".join(f"{sid} ({names.get(s, s)})" for sid, s in config) or "(empty)"
-
-
-def format_time(t_ns: int) -> str:
-    """A simulated time as a Go duration string."""
-    return format_duration(t_ns)
 
 
 __all__ = ["Cluster", "ServerSpecLite", "SimServer", "SimulationError"]
