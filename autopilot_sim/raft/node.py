@@ -18,6 +18,7 @@ from collections import deque
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft import configuration as cfg
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import (
     COMMAND,
     CONFIGURATION,
@@ -118,9 +119,21 @@ class RaftNode:
         # Outputs drained by the caller.
         self.outbox: list[tuple[str, object]] = []
         self.timer_requests: list[tuple[object, int | None]] = []
-        self.notes: list[tuple] = []
+        self.notes: list[notes.Note] = []
         self.writes = 0
         self._rpc_seq = 0
+        # One handler per message type (a table rather than an if-chain: this is the hot path).
+        self._handlers = {
+            AppendEntries: self._on_append,
+            AppendEntriesResponse: self._on_append_response,
+            Heartbeat: self._on_heartbeat,
+            HeartbeatResponse: self._on_heartbeat_response,
+            RequestVote: self._on_request_vote,
+            VoteResponse: self._on_vote_response,
+            RpcError: self._on_rpc_error,
+            TimeoutNow: self._on_timeout_now,
+            TimeoutNowResponse: self._ignore,
+        }
         self._reset_volatile()
 
     # ------------------------------------------------------------------ state helpers
@@ -196,8 +209,8 @@ class RaftNode:
         self.current_term = term
         self.writes += 1  # setCurrentTerm persists first (§8.1)
 
-    def _note(self, *item: object) -> None:
-        self.notes.append(item)
+    def _note(self, note: notes.Note) -> None:
+        self.notes.append(note)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -250,7 +263,7 @@ class RaftNode:
             self._arm(T_ELECTION, None)
             self._round_rpcs.clear()
             self._transfer_candidate = False
-        self._note("follower", self.current_term, previous, reason)
+        self._note(notes.SteppedDown(self.current_term, previous, reason))
         self._enter_follower(now)
 
     def _leave_leader(self, now: int) -> None:
@@ -275,7 +288,7 @@ class RaftNode:
         self.role = CANDIDATE
         self.leader = None
         self._transfer_candidate = transfer
-        self._note("candidate", self.current_term + 1, transfer)
+        self._note(notes.CandidateStarted(self.current_term + 1, transfer))
         self._start_round(now)
 
     def _start_round(self, now: int) -> None:
@@ -323,7 +336,7 @@ class RaftNode:
         self.writes += 2
         self._granted = 1 if self.is_voter() else 0
         self._refused = 0
-        self._note("election", self.current_term)
+        self._note(notes.ElectionStarted(self.current_term))
         self._send_votes(self._voters(), self.current_term, now, prevote=False)
         if self._granted >= self._votes_needed:
             self._become_leader(now)
@@ -341,7 +354,7 @@ class RaftNode:
         for peer, _ in self.latest_config:
             if peer != self.id:
                 self._add_progress(peer, now)
-        self._note("leader", self.current_term)
+        self._note(notes.LeaderElected(self.current_term))
         self._dispatch([(NOOP, None)], now)
         self._arm(T_LEASE, now + self.timing.leader_lease_timeout)
 
@@ -385,37 +398,26 @@ class RaftNode:
         elif key == T_TRANSFER:
             if role == LEADER:
                 self._transfer_target = None  # abandoned: "leadership transfer timeout"
-                self._note("transfer_timeout", self.current_term)
+                self._note(notes.TransferTimedOut(self.current_term))
                 self._drain_config_queue(now)
 
     def on_message(self, src: str, msg: object, now: int) -> None:
         """Deliver one RPC request, response, or transport error."""
         if self.role == SHUTDOWN:
             return
-        t = type(msg)
-        if t is AppendEntries:
-            self._on_append(src, msg, now)  # type: ignore[arg-type]
-        elif t is AppendEntriesResponse:
-            self._on_append_response(src, msg, now)  # type: ignore[arg-type]
-        elif t is Heartbeat:
-            self._on_heartbeat(src, msg, now)  # type: ignore[arg-type]
-        elif t is HeartbeatResponse:
-            self._on_heartbeat_response(src, msg, now)  # type: ignore[arg-type]
-        elif t is RequestVote:
-            if msg.prevote:  # type: ignore[attr-defined]
-                self._on_prevote(src, msg, now)  # type: ignore[arg-type]
-            else:
-                self._on_vote(src, msg, now)  # type: ignore[arg-type]
-        elif t is VoteResponse:
-            self._on_vote_response(src, msg, now)  # type: ignore[arg-type]
-        elif t is RpcError:
-            self._on_rpc_error(src, msg, now)  # type: ignore[arg-type]
-        elif t is TimeoutNow:
-            self._on_timeout_now(src, msg, now)  # type: ignore[arg-type]
-        elif t is TimeoutNowResponse:
-            pass
-        else:
+        handler = self._handlers.get(type(msg))
+        if handler is None:
             raise TypeError(f"unexpected message {msg!r}")
+        handler(src, msg, now)
+
+    def _on_request_vote(self, src: str, msg: RequestVote, now: int) -> None:
+        if msg.prevote:
+            self._on_prevote(src, msg, now)
+        else:
+            self._on_vote(src, msg, now)
+
+    def _ignore(self, src: str, msg: object, now: int) -> None:
+        """TimeoutNowResponse: nothing to do (the transfer proceeds on its own)."""
 
     # ------------------------------------------------------------------ follower
 
@@ -509,7 +511,7 @@ class RaftNode:
         removed = self.log[index:]
         del self.log[index:]
         self.writes += 1
-        self._note("truncate", index, removed)
+        self._note(notes.Truncated(index, removed))
         if self.latest_config_index >= index:
             self.latest_config = self.committed_config
             self.latest_config_index = self.committed_config_index
@@ -521,7 +523,7 @@ class RaftNode:
             self.committed_config_index = self.latest_config_index
         self.latest_config = entry.data  # type: ignore[assignment]
         self.latest_config_index = entry.index
-        self._note("configuration", entry.index, entry.data)
+        self._note(notes.ConfigurationAppended(entry.index, entry.data))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ votes
 
@@ -895,7 +897,7 @@ class RaftNode:
             if self.latest_config_index <= candidate and self.committed_config_index != self.latest_config_index:
                 self.committed_config = self.latest_config
                 self.committed_config_index = self.latest_config_index
-                self._note("configuration_committed", self.latest_config_index, self.latest_config)
+                self._note(notes.ConfigurationCommitted(self.latest_config_index, self.latest_config))
                 if not self.is_voter():
                     self._become_follower(now, "removed or demoted from the configuration")
                     return
@@ -952,7 +954,7 @@ class RaftNode:
             try:
                 new = cfg.next_configuration(self.latest_config, op, server_id)
             except cfg.ConfigurationError as exc:
-                self._note("configuration_rejected", op, server_id, str(exc))
+                self._note(notes.ConfigurationRejected(op, server_id, str(exc)))
                 continue
             self._dispatch([(CONFIGURATION, new)], now)
 
@@ -1004,7 +1006,7 @@ class RaftNode:
         self._transfer_target = target
         self._transfer_sent = False
         self._arm(T_TRANSFER, now + self.timing.election_timeout)
-        self._note("transfer", self.current_term, target)
+        self._note(notes.TransferStarted(self.current_term, target))
         self._replicate(self.progress[target], now)
         self._maybe_send_timeout_now(now)
         return True

@@ -21,9 +21,11 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
 from heapq import heappush
+from typing import Any, Callable, TypeVar
 
+from autopilot_sim import event_kinds as kinds
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
 from autopilot_sim.raft.node import LEADER, RaftNode
 from autopilot_sim.raft.timing import RaftTiming
@@ -32,7 +34,6 @@ from autopilot_sim.sim.invariants import SafetyChecker
 from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
-
 
 T = TypeVar("T")
 
@@ -404,38 +405,36 @@ class Cluster:
     def _handle_notes(self, server: SimServer) -> None:
         node = server.node
         now = self.env.now
-        notes = list(node.notes)
+        pending = list(node.notes)
         node.notes.clear()
-        for note in notes:
-            kind = note[0]
-            if kind == "leader":
-                term = note[1]
+        for note in pending:
+            t = type(note)
+            if t is notes.LeaderElected:
                 self.leaders_elected += 1
                 if self.safety is not None:
-                    self.safety.on_leader(now, server.name, term, node.log)
-                self.recorder.event(now, "leader_elected", f"{server.name} elected leader for term {term}",
-                                    server=server.name, term=term)
+                    self.safety.on_leader(now, server.name, note.term, node.log)
+                self.recorder.event(now, kinds.LEADER_ELECTED, f"{server.name} elected leader for term {note.term}",
+                                    server=server.name, term=note.term)
                 self._update_leader()
-            elif kind == "election":
+            elif t is notes.ElectionStarted:
                 self.elections_started += 1
-                self.recorder.event(now, "election_started",
-                                    f"{server.name} started an election for term {note[1]}",
-                                    server=server.name, term=note[1])
-            elif kind == "follower":
-                _, term, previous, reason = note
-                if previous == LEADER:
-                    self.recorder.event(now, "leader_stepped_down",
-                                        f"{server.name} stepped down in term {term}: {reason}",
-                                        server=server.name, term=term, reason=reason)
+                self.recorder.event(now, kinds.ELECTION_STARTED,
+                                    f"{server.name} started an election for term {note.term}",
+                                    server=server.name, term=note.term)
+            elif t is notes.SteppedDown:
+                if note.previous == LEADER:
+                    self.recorder.event(now, kinds.LEADER_STEPPED_DOWN,
+                                        f"{server.name} stepped down in term {note.term}: {note.reason}",
+                                        server=server.name, term=note.term, reason=note.reason)
                     self._update_leader()
-            elif kind == "truncate":
+            elif t is notes.Truncated:
                 server.seen_len = -1  # force a safety check of the rewritten suffix
                 if self.safety is not None:
-                    self.safety.on_truncate(now, server.name, note[2])
-            elif kind == "configuration_committed" and node.role == LEADER:
-                self.recorder.event(now, "configuration_committed",
-                                    f"configuration at index {note[1]} committed: {_describe_config(note[2])}",
-                                    server=server.name, index=note[1])
+                    self.safety.on_truncate(now, server.name, note.removed)
+            elif t is notes.ConfigurationCommitted and node.role == LEADER:
+                self.recorder.event(now, kinds.CONFIGURATION_COMMITTED,
+                                    f"configuration at index {note.index} committed: {_describe_config(note.config)}",
+                                    server=server.name, index=note.index)
             for observer in self.observers:
                 observer(self, server, note)
 

@@ -25,6 +25,7 @@ import dataclasses
 from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
+from autopilot_sim import event_kinds as kinds
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
 from autopilot_sim.autopilot.model import (
     RaftServer,
@@ -44,6 +45,7 @@ from autopilot_sim.durations import (
 from autopilot_sim.gossip.config import GossipConfig
 from autopilot_sim.gossip.node import GossipNode
 from autopilot_sim.raft import configuration as raftcfg
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import BARRIER, VOTER
 from autopilot_sim.raft.node import LEADER
 from autopilot_sim.rng import stream
@@ -158,7 +160,7 @@ class NomadLayer:
         now = self.cluster.now
         for event in events:
             if event.name != server.name:
-                self.recorder.event(now, "serf_member", f"serf on {server.name}: {event.name} {event.type} "
+                self.recorder.event(now, kinds.SERF_MEMBER, f"serf on {server.name}: {event.name} {event.type} "
                                     f"(status {event.status})", server=event.name, observer=server.name,
                                     event=event.type, status=event.status)
             duties.member_event(event)
@@ -207,13 +209,12 @@ class NomadLayer:
 
     # ------------------------------------------------------------------ leadership
 
-    def _on_note(self, cluster: Cluster, server: SimServer, note: tuple) -> None:
-        kind = note[0]
-        if kind == "leader":
+    def _on_note(self, cluster: Cluster, server: SimServer, note: notes.Note) -> None:
+        if type(note) is notes.LeaderElected:
             if self.duties is not None:
                 self.duties.stop("a new leader was elected")
-            self.duties = LeaderDuties(self, server, note[1])
-        elif kind == "follower" and note[2] == LEADER:
+            self.duties = LeaderDuties(self, server, note.term)
+        elif type(note) is notes.SteppedDown and note.previous == LEADER:
             if self.duties is not None and self.duties.server is server:
                 self.duties.stop("leadership lost")
                 self.duties = None
@@ -304,7 +305,7 @@ class NomadLayer:
             return
         self.server_crashed(name)
         cluster.stop(name)
-        self.recorder.event(cluster.now, "stopped", f"{name} left and its process exited"
+        self.recorder.event(cluster.now, kinds.STOPPED, f"{name} left and its process exited"
                             + ("" if not still_in else " (still in the Raft configuration after 5s)"),
                             server=name)
 
@@ -346,7 +347,7 @@ class LeaderDuties:
             return
         self.active = False
         if self.established:
-            self.recorder.event(self.cluster.now, "autopilot_stopped",
+            self.recorder.event(self.cluster.now, kinds.AUTOPILOT_STOPPED,
                                 f"autopilot stopped on {self.name}: {reason}; its state is discarded",
                                 server=self.name)
 
@@ -365,10 +366,10 @@ class LeaderDuties:
         if store.get() is None:  # getOrCreateAutopilotConfig
             config = self.layer.agent_config
             idx = self.layer.propose(self.server, AUTOPILOT_ENTRY, (config, None))
-            self.recorder.event(now, "config_write",
+            self.recorder.event(now, kinds.CONFIG_WRITE,
                                 f"{self.name} wrote the agent's autopilot configuration to Raft (index {idx})",
                                 server=self.name, index=idx)
-        self.recorder.event(now, "autopilot_started", f"autopilot started on {self.name} (term {self.term})",
+        self.recorder.event(now, kinds.AUTOPILOT_STARTED, f"autopilot started on {self.name} (term {self.term})",
                             server=self.name, term=self.term)
         self.update_tick()
         self.cluster.call_at(now + self.layer.reconcile_interval, self._reconcile_loop)
@@ -415,11 +416,11 @@ class LeaderDuties:
         queued = node.change_queued(name)
         if status == "alive" and not present and not queued:
             self.cluster.step(self.server, node.change_configuration, raftcfg.ADD_NONVOTER, name, now)
-            self.recorder.event(now, "raft_add", f"{name} added to Raft as a non-voter (serf member alive)",
+            self.recorder.event(now, kinds.RAFT_ADD, f"{name} added to Raft as a non-voter (serf member alive)",
                                 server=name, op="AddNonvoter")
         elif status in ("left", "reap") and present and not queued:
             self.cluster.step(self.server, node.change_configuration, raftcfg.REMOVE_SERVER, name, now)
-            self.recorder.event(now, "raft_remove", f"{name} removed from Raft (serf member {status})",
+            self.recorder.event(now, kinds.RAFT_REMOVE, f"{name} removed from Raft (serf member {status})",
                                 server=name, op="RemoveServer", rule=f"serf member {status}")
 
     # ------------------------------------------------------------------ autopilot state
@@ -518,7 +519,7 @@ class LeaderDuties:
         if previous is None:
             word = "healthy" if state.healthy else "unhealthy"
             unhealthy = sorted(sid for sid, srv in (state.servers or {}).items() if not srv.health.healthy)
-            self.recorder.event(now, "autopilot_state",
+            self.recorder.event(now, kinds.AUTOPILOT_STATE,
                                 f"first autopilot state on {self.name}: cluster {word}, failure tolerance "
                                 f"{state.failure_tolerance}" + (f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""),
                                 healthy=state.healthy, failure_tolerance=state.failure_tolerance)
@@ -529,14 +530,14 @@ class LeaderDuties:
             if before is not None and before.health.healthy != srv.health.healthy:
                 word = "healthy" if srv.health.healthy else "unhealthy"
                 why = _health_reason(srv, self.layer, self.name, tick) if not srv.health.healthy else ""
-                self.recorder.event(now, "health", f"{sid} turned {word}" + (f": {why}" if why else ""),
+                self.recorder.event(now, kinds.HEALTH, f"{sid} turned {word}" + (f": {why}" if why else ""),
                                     server=sid, healthy=srv.health.healthy)
         if previous.failure_tolerance != state.failure_tolerance:
-            self.recorder.event(now, "failure_tolerance",
+            self.recorder.event(now, kinds.FAILURE_TOLERANCE,
                                 f"failure tolerance {previous.failure_tolerance} -> {state.failure_tolerance}",
                                 before=previous.failure_tolerance, after=state.failure_tolerance)
         if previous.healthy != state.healthy:
-            self.recorder.event(now, "cluster_health",
+            self.recorder.event(now, kinds.CLUSTER_HEALTH,
                                 "cluster " + ("healthy" if state.healthy else "unhealthy"), healthy=state.healthy)
 
     # ------------------------------------------------------------------ reconcile + prune
@@ -558,7 +559,7 @@ class LeaderDuties:
         for refusal in result.refusals:
             seen[refusal.id] = refusal.reason
             if self._last_refusals.get(refusal.id) != refusal.reason:
-                self.recorder.event(now, "refused", f"{refusal.id}: {refusal.reason}", server=refusal.id,
+                self.recorder.event(now, kinds.REFUSED, f"{refusal.id}: {refusal.reason}", server=refusal.id,
                                     op=refusal.op, rule=refusal.reason)
         self._last_refusals = seen
 
@@ -567,18 +568,18 @@ class LeaderDuties:
         rec = self.recorder
         if op in (raftcfg.ADD_VOTER, raftcfg.ADD_NONVOTER, raftcfg.DEMOTE_VOTER, raftcfg.REMOVE_SERVER):
             self.cluster.step(self.server, node.change_configuration, op, action.id, now)
-            kind = {"AddVoter": "promotion", "DemoteVoter": "demotion", "RemoveServer": "removal",
-                    "AddNonvoter": "raft_add"}[op]
+            kind = {"AddVoter": kinds.PROMOTION, "DemoteVoter": kinds.DEMOTION, "RemoveServer": kinds.REMOVAL,
+                    "AddNonvoter": kinds.RAFT_ADD}[op]
             rec.event(now, kind, f"{action.id}: {action.reason}", server=action.id, op=op, rule=action.reason)
         elif op == "RemoveFailedServer":
             gossip = self.server.gossip
-            rec.event(now, "removal", f"{action.id}: {action.reason} (force-leave of {action.name or action.id})",
+            rec.event(now, kinds.REMOVAL, f"{action.id}: {action.reason} (force-leave of {action.name or action.id})",
                       server=action.id, op=op, rule=action.reason)
             if gossip is not None:
                 gossip.force_leave(action.id, now)
                 self.cluster.flush_gossip(self.server)
         elif op == "LeadershipTransfer":
-            rec.event(now, "leadership_transfer", f"autopilot asked for a leadership transfer: {action.reason}",
+            rec.event(now, kinds.LEADERSHIP_TRANSFER, f"autopilot asked for a leadership transfer: {action.reason}",
                       server=self.name, rule=action.reason)
             self.cluster.step(self.server, node.transfer_leadership, None, now)
 

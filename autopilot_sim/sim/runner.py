@@ -18,9 +18,9 @@ from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
 from autopilot_sim.raft.node import FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
+from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.network import Latency, Network
-from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
 
