@@ -4,6 +4,9 @@ Split along hashicorp/raft's own files: this module holds the node's state, its 
 transitions, the follower side, the leader's log, membership, lease and transfer; elections are
 in `election.py`, replication (with `Progress`) in `replication.py`, the commit index in
 `commitment.py` (mixins of `RaftNode`, as Go spreads one struct's methods over files).
+Why still ~600 lines: what stays here (role transitions, the follower's receiver, the leader's
+log, membership, lease and transfer) acts on the same fields, in raft.go's order; splitting it
+further would scatter single rules over files.
 
 The node does no I/O and keeps no clock. The caller (the SimPy engine, or a test) drives it:
 

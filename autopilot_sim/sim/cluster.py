@@ -1,4 +1,9 @@
-"""The SimPy engine: servers, transport, timers, client load and faults.
+"""The engine: servers, transport, timers, client load and faults.
+
+Why one module of ~700 lines: the per-message path (delivery, the node call, draining its
+outputs into the transport and the lazy timers) is deliberately fused into a few functions —
+each extra call per message costs measurable speed (benchmarks/bench_engine.py) — and the
+fault rules (crash, pause, disk stall) act on the same per-server fields as that path.
 
 The event loop (sim/loop.py) only moves time and delivers things: every scheduled item is a plain
 heap entry `(time, seq, handler, args)`. The pure Raft node never schedules anything itself:
