@@ -257,16 +257,19 @@ class Cluster:
             requests.clear()
         if node.notes:
             self._handle_notes(server)
-        if node.commit_index > server.applied and self.on_apply is not None:
+        commit = node.commit_index
+        if commit > server.applied and self.on_apply is not None:
             first = server.applied + 1
-            server.applied = node.commit_index
-            self.on_apply(server, first, server.applied)
-        if self.safety is not None:
-            log_len = len(node.log)
-            if log_len != server.seen_len or node.commit_index != server.seen_commit:
+            server.applied = commit
+            self.on_apply(server, first, commit)
+        safety = self.safety
+        if safety is not None:
+            log = node.log
+            log_len = len(log)
+            if log_len != server.seen_len or commit != server.seen_commit:
                 server.seen_len = log_len
-                server.seen_commit = node.commit_index
-                self.safety.after_step(now, server.name, node.log, node.commit_index)
+                server.seen_commit = commit
+                safety.after_step(now, server.name, log, commit)
 
     def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
         """Lazy timers: schedule an event only when no earlier one is pending for the key."""
