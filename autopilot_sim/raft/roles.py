@@ -13,3 +13,7 @@ T_FOLLOWER = "follower"
 T_ELECTION = "election"
 T_LEASE = "lease"
 T_TRANSFER = "transfer"
+
+#: Timers handled by the node's main loop (which a disk write blocks); the per-peer heartbeat,
+#: commit and back-off timers run on goroutines of their own.
+MAIN_LOOP_TIMERS = frozenset({T_FOLLOWER, T_ELECTION, T_LEASE, T_TRANSFER})

@@ -33,6 +33,7 @@ from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
 from autopilot_sim.raft.node import LEADER, RaftNode
+from autopilot_sim.raft.roles import MAIN_LOOP_TIMERS
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
@@ -398,7 +399,7 @@ class Cluster:
             return
         if now < server.paused_until:
             return  # fires at resume (_fire_overdue)
-        if now < server.busy_until and type(key) is str:
+        if now < server.busy_until and key in MAIN_LOOP_TIMERS:
             # Node-level timers (follower check, election, lease) run on the main loop, which a
             # disk write blocks; per-peer heartbeat and replication timers are goroutines of their own.
             server.scheduled[key] = server.busy_until
