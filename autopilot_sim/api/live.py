@@ -606,7 +606,7 @@ class LiveSimulation:
         self.commands += 1
         before = len(recorder.events)
         try:
-            sim._apply(index, event)
+            sim.apply_event(index, event)
         except (ScenarioRunError, SimulationError) as exc:
             reason = _reason(exc)
             recorder.event(now, "api_event_rejected", f"API: {event.kind} rejected: {reason}", event=data)

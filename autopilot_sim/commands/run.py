@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the summary (summary.json) as JSON on stdout and nothing else there; the run "
                         "directory, plots and verdicts go to stderr, the story is left out")
+    p.add_argument("--no-safety-checks", dest="safety_checks", action="store_false",
+                   help="skip the Raft safety invariant checks (faster; for benchmarks and sweeps; "
+                        "recorded in summary.json)")
     p.set_defaults(func=main)
 
 
@@ -82,7 +85,8 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet and not args.json else None
     try:
-        result = Simulation(scenario, seed=seed, until=until).run(progress=progress)
+        result = Simulation(scenario, seed=seed, until=until,
+                            check_safety=args.safety_checks).run(progress=progress)
     except ScenarioRunError as exc:  # a check only the run could make (see scenario/lifecycle.py)
         print(scenario.located(event_path(exc.event, exc.index),
                                f"at {format_duration(exc.t_ns)}: {exc.reason}"), file=sys.stderr)

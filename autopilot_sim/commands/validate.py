@@ -13,7 +13,6 @@ import argparse
 import sys
 from typing import TextIO
 
-from autopilot_sim.scenario import ScenarioError, load_scenario
 from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:
@@ -39,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def validate_files(files: list[str], overrides: list[str] | None = None, *,
                    out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Validate each file, report on ``out`` / ``err``; returns the exit status (0 or 2)."""
+    from autopilot_sim.scenario import ScenarioError, load_scenario
+
     out = out or sys.stdout
     err = err or sys.stderr
     status = 0

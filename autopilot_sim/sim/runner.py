@@ -18,9 +18,9 @@ from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
 from autopilot_sim.raft.node import FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
+from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.network import Latency, Network
-from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.metrics import scenario_metrics
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
@@ -106,8 +106,10 @@ class Simulation:
     """One run of one scenario with one seed; owns its SimPy environment."""
 
     def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None,
-                 *, nomad: bool = True) -> None:
-        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks)."""
+                 *, nomad: bool = True, check_safety: bool = True) -> None:
+        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks);
+        `check_safety=False` skips the Raft safety checks (benchmarks, sweeps; noted in summary.json)."""
+        self.check_safety = check_safety
         self.seed = scenario.seed if seed is None else seed
         if self.seed != scenario.seed:  # the resolved scenario.yaml must reproduce this run
             scenario = scenario.model_copy(update={"seed": self.seed})
@@ -130,6 +132,7 @@ class Simulation:
             recorder=self.recorder,
             writes_per_second=scenario.load.writes_per_second,
             disk_latency=latency_from_spec(disk) if disk is not None else None,
+            check_safety=check_safety,
         )
         for s in servers:
             self.cluster.servers[s.name].version = s.version
@@ -187,11 +190,12 @@ class Simulation:
     def _fire(self, index: int, event: Any) -> None:
         """Apply one scenario event; an error propagates out of env.run and stops the run."""
         try:
-            self._apply(index, event)
+            self.apply_event(index, event)
         except SimulationError as exc:
             raise ScenarioRunError(event, index, self.cluster.now, str(exc)) from exc
 
-    def _apply(self, index: int, event: Any) -> None:
+    def apply_event(self, index: int, event: Any) -> None:
+        """Carry out scenario event `index` now (the live API applies its injected events here)."""
         cluster, rec, now = self.cluster, self.recorder, self.cluster.now
         kind, payload = event.kind, event.payload
         if kind == "crash":
@@ -353,6 +357,8 @@ class Simulation:
         timeline = [{"t_ns": r.t_ns, "t": format_duration(r.t_ns), "status": r.status, "health": r.body}
                     for r in reports]
         summary = self.summary(error)
+        if not self.check_safety:  # recorded only when off, so default summaries keep their bytes
+            summary["safety_checks"] = False
         summary.update(health_summary(reports, end))
         summary.update(scenario_metrics(self.scenario, self.recorder.events, timeline, end))
         summary["expectations"] = [r.to_json() for r in results]
