@@ -131,4 +131,4 @@ def sim_time(server: ApiServer) -> int:
     return server.live.snapshot.t_ns
 
 
-__all__ = ["ADMIN", "READER", "Raw", "SECOND", "WRITER", "scenario", "served", "sim_time", "token", "wait_for"]
+__all__ = ["ADMIN", "READER", "SECOND", "WRITER", "Raw", "scenario", "served", "sim_time", "token", "wait_for"]

@@ -33,7 +33,7 @@ def test_pollers_and_racing_cas_writers() -> None:
                     if status not in (200, 429) or not json.loads(data).get("Servers"):
                         failures.append(f"poller {i}: {status} {data[:80]!r}")
                     polls[i] += 1
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 failures.append(f"poller {i}: {exc!r}")
             finally:
                 raw.close()
@@ -59,7 +59,7 @@ def test_pollers_and_racing_cas_writers() -> None:
                         after_round[r] = json.loads(raw.request("GET", CONFIG)[2])
             except threading.BrokenBarrierError:
                 failures.append(f"writer {w}: barrier broken")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failures.append(f"writer {w}: {exc!r}")
                 barrier.abort()
             finally:

@@ -9,13 +9,13 @@ from raft_harness import (
     FOLLOWER,
     LEADER,
     NONVOTER,
-    S,
     T_FOLLOWER,
     T_LEASE,
     VOTER,
     AppendEntries,
     Hand,
     RequestVote,
+    S,
     config,
     messages,
 )
@@ -271,7 +271,7 @@ def test_candidates_never_ask_nonvoters():
     h = Hand(["a", "b", "c"], nonvoters=["d", "e"])
     out = h.fire("a", T_FOLLOWER)
     assert sorted(dst for dst, _ in out.of(RequestVote)) == ["b", "c"]
-    h.deliver(lambda s, d, m: isinstance(m, RequestVote) and m.prevote or s in "bc")
+    h.deliver(lambda s, d, m: (isinstance(m, RequestVote) and m.prevote) or s in "bc")
     assert h["a"].current_term == 2
     votes = [d for s, d, m in h.pending if isinstance(m, RequestVote)]
     assert "d" not in votes and "e" not in votes
@@ -304,6 +304,6 @@ def test_removed_follower_that_missed_its_removal_is_refused_without_term_inflat
     assert d.role == CANDIDATE
     for peer in "abc":
         h[peer].leader = None  # even servers without a leader refuse it
-    h.deliver(lambda s, dst, m: isinstance(m, RequestVote) or s in "abc" and dst == "d")
+    h.deliver(lambda s, dst, m: isinstance(m, RequestVote) or (s in "abc" and dst == "d"))
     assert d.role == CANDIDATE and d.current_term == 2
     assert all(h[p].current_term == 2 for p in "abc")

@@ -363,7 +363,7 @@ class LiveSimulation:
             return
         try:
             self._step_to(int(target), budget)
-        except BaseException as exc:  # noqa: BLE001 - keep serving; report the failure
+        except BaseException as exc:
             self._fail(exc)
         else:
             if self.end is not None and self.sim.cluster.now >= self.end:
@@ -453,7 +453,7 @@ class LiveSimulation:
                 self._transfer(command)
             else:
                 self._inject(command)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self._fail(exc)
             self._finish(command, CommandResult(500, error=self.error))
 

@@ -90,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.log_requests:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
@@ -128,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             response = self.server.api.handle(self.command, self.path, self.headers, body)
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the connection thread
+        except Exception as exc:
             self.server.count_error()
             traceback.print_exc(file=sys.stderr)
             response = Response.text(500, f"internal error: {type(exc).__name__}: {exc}")

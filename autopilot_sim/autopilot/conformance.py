@@ -10,9 +10,10 @@ the golden file as JSON values. This is the only module of the package that read
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.autopilot.model import (

@@ -24,8 +24,9 @@ clients must not care either way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Mapping, Sequence
+from typing import AbstractSet, Any
 
 from autopilot_sim.autopilot.model import (
     NODE_ALIVE,

@@ -13,8 +13,8 @@ missing from `fetched_stats` keeps its previous, possibly stale, stats) → heal
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
 
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.autopilot.model import (
@@ -162,9 +162,7 @@ def build_state(
             stats = existing.stats if existing is not None else _NO_STATS
 
         healthy = is_healthy(server, stats, leader_term, leader_index, threshold, max_trailing)
-        if existing is None:
-            stable_since = now
-        elif intended_stable_since and existing.health.healthy != healthy:
+        if existing is None or (intended_stable_since and existing.health.healthy != healthy):
             stable_since = now
         else:
             stable_since = existing.health.stable_since

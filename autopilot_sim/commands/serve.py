@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autopilot_sim.durations import DurationError, format_duration, parse_duration
 from autopilot_sim.commands import ExamplesFormatter
+from autopilot_sim.durations import DurationError, format_duration, parse_duration
 
 EPILOG = """examples:
   autopilot-sim serve scenarios/demo.yaml --speed 5 --out runs/served   # http://127.0.0.1:4646

@@ -113,8 +113,7 @@ def remaining_suspicion_time(confirmations: int, k: int, elapsed: int, lo: int, 
     frac = math.log(confirmations + 1.0) / math.log(k + 1.0)
     raw = hi / SECOND - frac * (hi / SECOND - lo / SECOND)
     timeout = math.floor(1000.0 * raw) * MILLISECOND
-    if timeout < lo:
-        timeout = lo
+    timeout = max(timeout, lo)
     return timeout - elapsed
 
 

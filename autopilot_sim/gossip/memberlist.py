@@ -85,7 +85,7 @@ PUSH_PULL_TICK = ("ml.push_pull",)
 class NodeState:
     """memberlist's view of one node (`nodeState`)."""
 
-    __slots__ = ("name", "incarnation", "state", "state_change", "meta")
+    __slots__ = ("incarnation", "meta", "name", "state", "state_change")
 
     def __init__(self, name: str, incarnation: int, state: str, state_change: int,
                  meta: Tags) -> None:
@@ -103,8 +103,16 @@ class NodeState:
 class _Probe:
     """The one probe in flight (memberlist probes synchronously, one at a time)."""
 
-    __slots__ = ("seq", "target", "incarnation", "deadline", "indirect", "expected_nacks",
-                 "nacks", "tcp_ok")
+    __slots__ = (
+        "deadline",
+        "expected_nacks",
+        "incarnation",
+        "indirect",
+        "nacks",
+        "seq",
+        "target",
+        "tcp_ok",
+    )
 
     def __init__(self, seq: int, target: str, incarnation: int, deadline: int) -> None:
         self.seq = seq
@@ -120,7 +128,7 @@ class _Probe:
 class _Suspicion:
     """Per-target suspicion timer state (memberlist `suspicion`)."""
 
-    __slots__ = ("k", "lo", "hi", "start", "change", "confirmations", "fired")
+    __slots__ = ("change", "confirmations", "fired", "hi", "k", "lo", "start")
 
     def __init__(self, sender: str, k: int, lo: int, hi: int, start: int) -> None:
         self.k = k

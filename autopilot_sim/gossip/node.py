@@ -100,7 +100,7 @@ class MemberInfo:
 
 
 class _Member:
-    __slots__ = ("name", "status", "status_ltime", "leave_time", "tags")
+    __slots__ = ("leave_time", "name", "status", "status_ltime", "tags")
 
     def __init__(self, name: str, status: str, status_ltime: int, tags: Tags) -> None:
         self.name = name
@@ -113,7 +113,7 @@ class _Member:
 class _JoinAttempt:
     """One serf Join over several seeds: done when every seed answered or timed out."""
 
-    __slots__ = ("pending", "ok", "seeds", "retry")
+    __slots__ = ("ok", "pending", "retry", "seeds")
 
     def __init__(self, seeds: tuple[str, ...], retry: bool) -> None:
         self.pending = len(seeds)

@@ -3,4 +3,4 @@
 from autopilot_sim.raft.node import CANDIDATE, FOLLOWER, LEADER, SHUTDOWN, RaftNode
 from autopilot_sim.raft.timing import RaftTiming, TimingError
 
-__all__ = ["RaftNode", "RaftTiming", "TimingError", "FOLLOWER", "CANDIDATE", "LEADER", "SHUTDOWN"]
+__all__ = ["CANDIDATE", "FOLLOWER", "LEADER", "SHUTDOWN", "RaftNode", "RaftTiming", "TimingError"]

@@ -27,7 +27,7 @@ SUFFRAGE_NAMES = {VOTER: "Voter", NONVOTER: "Nonvoter", STAGING: "Staging"}
 class Entry:
     """One immutable log entry. Shared between servers' logs (never mutated)."""
 
-    __slots__ = ("index", "term", "kind", "data")
+    __slots__ = ("data", "index", "kind", "term")
 
     def __init__(self, index: int, term: int, kind: str, data: object = None) -> None:
         self.index = index
@@ -63,18 +63,18 @@ class Message:
 
 
 class Request(Message):
-    __slots__ = ("rpc", "deadline")
+    __slots__ = ("deadline", "rpc")
     is_request = True
 
 
 class Response(Message):
-    __slots__ = ("rpc", "deadline")
+    __slots__ = ("deadline", "rpc")
 
 
 class AppendEntries(Request):
     """Replication RPC (non-heartbeat): goes through the follower's main loop."""
 
-    __slots__ = ("term", "leader", "prev_index", "prev_term", "entries", "leader_commit")
+    __slots__ = ("entries", "leader", "leader_commit", "prev_index", "prev_term", "term")
     main_loop = True
 
     def __init__(self, rpc, deadline, term, leader, prev_index, prev_term, entries, leader_commit):
@@ -89,7 +89,7 @@ class AppendEntries(Request):
 
 
 class AppendEntriesResponse(Response):
-    __slots__ = ("term", "success", "last_log", "no_retry_backoff", "last_sent")
+    __slots__ = ("last_log", "last_sent", "no_retry_backoff", "success", "term")
 
     def __init__(self, rpc, deadline, term, success, last_log, no_retry_backoff, last_sent):
         self.rpc = rpc
@@ -104,7 +104,7 @@ class AppendEntriesResponse(Response):
 class Heartbeat(Request):
     """hashicorp/raft heartbeat: term and leader only; handled off the follower's main loop."""
 
-    __slots__ = ("term", "leader")
+    __slots__ = ("leader", "term")
     is_heartbeat = True
 
     def __init__(self, rpc, deadline, term, leader):
@@ -115,7 +115,7 @@ class Heartbeat(Request):
 
 
 class HeartbeatResponse(Response):
-    __slots__ = ("term", "success")
+    __slots__ = ("success", "term")
     is_heartbeat = True
 
     def __init__(self, rpc, deadline, term, success):
@@ -128,7 +128,7 @@ class HeartbeatResponse(Response):
 class RequestVote(Request):
     """RequestVote or (prevote=True) RequestPreVote."""
 
-    __slots__ = ("term", "candidate", "last_index", "last_term", "transfer", "prevote")
+    __slots__ = ("candidate", "last_index", "last_term", "prevote", "term", "transfer")
     main_loop = True
 
     def __init__(self, rpc, deadline, term, candidate, last_index, last_term, transfer, prevote):
@@ -143,7 +143,7 @@ class RequestVote(Request):
 
 
 class VoteResponse(Response):
-    __slots__ = ("term", "granted", "prevote")
+    __slots__ = ("granted", "prevote", "term")
     main_loop = True
 
     def __init__(self, rpc, deadline, term, granted, prevote):
@@ -155,7 +155,7 @@ class VoteResponse(Response):
 
 
 class TimeoutNow(Request):
-    __slots__ = ("term", "leader")
+    __slots__ = ("leader", "term")
     main_loop = True
 
     def __init__(self, rpc, deadline, term, leader):
@@ -180,7 +180,7 @@ class RpcError(Message):
     `kind` is the request's class; `prevote` tells a failed pre-vote from a failed vote.
     """
 
-    __slots__ = ("rpc", "kind", "prevote", "reason")
+    __slots__ = ("kind", "prevote", "reason", "rpc")
 
     def __init__(self, rpc: int, kind: type, prevote: bool, reason: str) -> None:
         self.rpc = rpc

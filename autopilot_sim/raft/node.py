@@ -54,7 +54,7 @@ from autopilot_sim.raft.replication import (  # noqa: F401 - re-exported for cal
     heartbeat_backoff,
     replication_backoff,
 )
-from autopilot_sim.raft.roles import (  # noqa: F401 - re-exported: the node's public names
+from autopilot_sim.raft.roles import (
     CANDIDATE,
     FOLLOWER,
     LEADER,
@@ -533,8 +533,7 @@ class RaftNode(Election, Replication, Commitment):
             diff = now - prog.last_contact
             if diff <= llt:
                 contacted += 1
-                if diff > max_diff:
-                    max_diff = diff
+                max_diff = max(max_diff, diff)
         if contacted < quorum_size(len(voters)):
             self._become_follower(now, "leader lease expired: no contact with a quorum")
             return

@@ -47,9 +47,24 @@ class Progress:
     """The leader's view of one other server (a replication + heartbeat goroutine pair)."""
 
     __slots__ = (
-        "peer", "next_index", "match_index", "last_contact", "failures", "hb_failures",
-        "pipeline", "allow_pipeline", "inflight", "busy", "sleeping", "target_last",
-        "trigger_pending", "hb_rpc", "hb_key", "ct_key", "bo_key", "removed",
+        "allow_pipeline",
+        "bo_key",
+        "busy",
+        "ct_key",
+        "failures",
+        "hb_failures",
+        "hb_key",
+        "hb_rpc",
+        "inflight",
+        "last_contact",
+        "match_index",
+        "next_index",
+        "peer",
+        "pipeline",
+        "removed",
+        "sleeping",
+        "target_last",
+        "trigger_pending",
     )
 
     def __init__(self, peer: str, next_index: int, now: int) -> None:

@@ -18,7 +18,7 @@ engine samples them from its own seeded streams. Intended sampling semantics, fo
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -83,13 +83,7 @@ class ExponentialDistribution(_DistributionModel):
 
 #: Any delay distribution; pydantic picks the class from the `distribution` key.
 Distribution = Annotated[
-    Union[
-        ConstantDistribution,
-        UniformDistribution,
-        NormalDistribution,
-        LognormalDistribution,
-        ExponentialDistribution,
-    ],
+    ConstantDistribution | UniformDistribution | NormalDistribution | LognormalDistribution | ExponentialDistribution,
     Field(discriminator="distribution"),
 ]
 

@@ -15,7 +15,7 @@ from the range and the leader heartbeats every ``heartbeat_interval``. They are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -23,7 +23,6 @@ from autopilot_sim.durations import MILLISECOND, SECOND, format_duration
 from autopilot_sim.scenario.base import KeyedError, ScenarioModel
 from autopilot_sim.scenario.distributions import Distribution
 from autopilot_sim.scenario.types import Duration, duration_type
-
 
 #: Paper-style election timeouts: hashicorp/raft's own floor for its timeouts (5ms).
 PaperTimeout = duration_type(5 * MILLISECOND, why="hashicorp/raft's floor for its timeouts is 5ms")
@@ -66,15 +65,15 @@ class RaftSpec(ScenarioModel):
         10 * SECOND, description="Nomad's RaftTimeout: I/O deadline of one Raft RPC. At least 10ms: "
                                  "Nomad's test servers use 500ms; shorter than a round trip, every "
                                  "RPC would time out and be retried.")
-    disk_write_latency: Optional[Distribution] = Field(
+    disk_write_latency: Distribution | None = Field(
         None, description="Latency of one fsync of the log/stable store; unset: no disk delay "
                           "(like Nomad dev mode's in-memory stores).")
-    election_timeout_range: Optional[tuple[PaperTimeout, PaperTimeout]] = Field(
+    election_timeout_range: tuple[PaperTimeout, PaperTimeout] | None = Field(
         None,
         description="Paper-style timing: [min, max] election timeout, e.g. [150ms, 300ms]; "
                     "requires heartbeat_interval. Each at least 5ms, hashicorp/raft's floor for "
                     "its timeouts.")
-    heartbeat_interval: Optional[PaperHeartbeat] = Field(
+    heartbeat_interval: PaperHeartbeat | None = Field(
         None, description="Paper-style timing: leader heartbeat period; requires "
                           "election_timeout_range. At least 1ms, hashicorp/raft's fastest timer "
                           "(CommitTimeout) floor.")

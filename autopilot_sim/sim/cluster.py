@@ -25,9 +25,10 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappush
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
@@ -60,9 +61,24 @@ class SimServer:
     """One simulated Nomad server process wrapping a pure RaftNode."""
 
     __slots__ = (
-        "name", "node", "up", "paused_until", "paused_queue", "epoch", "timers", "scheduled",
-        "busy_until", "disk", "version", "pending_writes", "gossip", "gtimers", "gscheduled",
-        "applied", "seen_len", "seen_commit",
+        "applied",
+        "busy_until",
+        "disk",
+        "epoch",
+        "gossip",
+        "gscheduled",
+        "gtimers",
+        "name",
+        "node",
+        "paused_queue",
+        "paused_until",
+        "pending_writes",
+        "scheduled",
+        "seen_commit",
+        "seen_len",
+        "timers",
+        "up",
+        "version",
     )
 
     def __init__(self, name: str, node: RaftNode, disk) -> None:

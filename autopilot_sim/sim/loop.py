@@ -15,8 +15,9 @@ scheduling order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any, Callable
+from typing import Any
 
 INFINITY = float("inf")
 
@@ -63,5 +64,4 @@ class EventLoop:
             when, _, fn, args = pop(queue)
             self.now = when
             fn(*args)
-        if until > self.now:
-            self.now = until
+        self.now = max(self.now, until)

@@ -9,9 +9,10 @@ that names the event's line, its time and what was there instead.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from autopilot_sim.durations import SECOND, format_duration
 from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
@@ -20,8 +21,8 @@ from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
 from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.invariants import SafetyViolation
-from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.metrics import scenario_metrics
+from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
 from autopilot_sim.sim.rundir import write_run_dir
