@@ -29,7 +29,7 @@ def test_pollers_and_racing_cas_writers() -> None:
             raw = Raw(server)
             try:
                 while not stop.is_set() or polls[i] <= 10:  # a fixed minimum, however threads are scheduled
-                    status, headers, data = raw.request("GET", "/v1/operator/autopilot/health")
+                    status, _headers, data = raw.request("GET", "/v1/operator/autopilot/health")
                     if status not in (200, 429) or not json.loads(data).get("Servers"):
                         failures.append(f"poller {i}: {status} {data[:80]!r}")
                     polls[i] += 1

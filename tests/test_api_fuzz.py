@@ -225,7 +225,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize("payload", MALFORMED, ids=range(len(MALFORMED)))
 def test_malformed_requests_do_not_break_the_server(fuzz_server, payload) -> None:
-    server, raw = fuzz_server
+    server, _raw = fuzz_server
     answer = _send_raw(server, payload)
     if answer:
         assert answer.startswith(b"HTTP/1."), answer[:100]

@@ -207,7 +207,7 @@ def test_removed_leader_steps_down_when_the_removal_commits():
     index = a.latest_config_index
     h.deliver(lambda s, d, m: d == "b" or s == "b", drop=lambda s, d, m: d == "c" or s == "c")
     assert a.role == LEADER and a.commit_index < index  # its own match does not count
-    out = h.replicate()
+    h.replicate()
     assert a.role == FOLLOWER and a.current_term == 2  # Nomad: ShutdownOnRemove = false
     assert a.committed_config_index == index
     assert a.stats(h.now)["num_peers"] == "0"
@@ -260,7 +260,7 @@ def test_nonvoter_never_campaigns_and_clears_its_leader():
     h.replicate()
     d = h.nodes["d"]
     assert d.node.leader == "a"
-    for i in range(5):
+    for _i in range(5):
         h.now += 5 * S
         out = d.fire(T_FOLLOWER, h.now)
         assert d.node.role == FOLLOWER and d.node.leader is None and out.sent == []

@@ -263,7 +263,7 @@ def test_leader_crash_resets_stable_since_and_waives_stabilization() -> None:
     crash = run.of("crash", "node2")[0]["t_ns"]
     assert run.of("autopilot_stopped", "node2")[0]["t_ns"] == crash
     starts = run.of("autopilot_started")
-    assert [e["server"] for e in starts][0] == "node2" and len(starts) == 2
+    assert next(e["server"] for e in starts) == "node2" and len(starts) == 2
     new_leader, new_start = starts[1]["server"], starts[1]["t_ns"]
     assert new_leader != "node2" and crash < new_start < crash + 4 * SECOND
 

@@ -193,7 +193,7 @@ class NomadApi:
 
     def _other_region(self, req: _Request) -> Response | None:
         region = first(req.query, "region")
-        if region != "" and region != self.region:
+        if region not in ("", self.region):
             return _text(500, NO_REGION_PATH)
         return None
 

@@ -19,6 +19,7 @@ Transport details that clients rely on:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import re
 import socket
@@ -47,7 +48,7 @@ _date_cache: tuple[int, str] = (0, "")
 
 
 def _http_date() -> str:
-    global _date_cache
+    global _date_cache  # noqa: PLW0603 -- one-second cache of the Date header, reset by time only
     now = int(time.time())
     if _date_cache[0] != now:
         _date_cache = (now, email.utils.formatdate(now, usegmt=True))
@@ -111,10 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         if self.command is None or not str(self.command).isalpha():
             self.command = "GET"
-        try:
+        with contextlib.suppress(OSError):
             self._send(Response.text(code, f"{code} {_reason(code)}"))
-        except OSError:
-            pass
 
     def _serve(self) -> None:
         try:
@@ -252,10 +251,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._lock:
             conns = list(self._connections)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _HTTPServer6(_HTTPServer):

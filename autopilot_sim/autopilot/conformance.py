@@ -334,7 +334,7 @@ def diff_json(expected: Any, actual: Any, path: str = "") -> list[str]:
         if len(expected) != len(actual):
             return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
         out = []
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             out.extend(diff_json(e, a, f"{path}[{i}]"))
         return out
     if type(expected) is not type(actual) or expected != actual:

@@ -94,7 +94,7 @@ def _scan_value_end(data: bytes) -> int:
             while need(i) in _SPACE:
                 i += 1
             c = data[i]
-            if c == 0x7B or c == 0x5B:  # { or [
+            if c in {123, 91}:  # { or [
                 stack.append(c)
                 if len(stack) > MAX_NESTING_DEPTH:
                     raise _error(c, "exceeded max depth")
@@ -284,7 +284,7 @@ def go_quote(text: str) -> str:
     out = ['"']
     for ch in text:
         code = ord(ch)
-        if ch == '"' or ch == "\\":
+        if ch in {'"', "\\"}:
             out.append("\\" + ch)
         elif code in _GO_CHAR_ESCAPES:
             out.append(_GO_CHAR_ESCAPES[code])

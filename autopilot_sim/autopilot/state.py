@@ -183,7 +183,7 @@ def build_state(
             healthy_all = False
         if role == RAFT_LEADER:
             leader = sid
-        if role == RAFT_LEADER or role == RAFT_VOTER:
+        if role in (RAFT_LEADER, RAFT_VOTER):
             voters.append(sid)
             if healthy:
                 healthy_voters += 1

@@ -80,11 +80,11 @@ class GossipConfig:
     @classmethod
     def nomad_test(cls, **overrides: int | bool) -> GossipConfig:
         """Nomad's own test-server timings (`nomad/testing.go` TestServer): fast, not realistic."""
-        base: dict[str, int | bool] = dict(
-            probe_interval=100 * MILLISECOND, probe_timeout=50 * MILLISECOND, suspicion_mult=2,
-            retransmit_mult=2, gossip_interval=100 * MILLISECOND,
-            push_pull_interval=500 * MILLISECOND,
-        )
+        base: dict[str, int | bool] = {
+            "probe_interval": 100 * MILLISECOND, "probe_timeout": 50 * MILLISECOND, "suspicion_mult": 2,
+            "retransmit_mult": 2, "gossip_interval": 100 * MILLISECOND,
+            "push_pull_interval": 500 * MILLISECOND,
+        }
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]
 

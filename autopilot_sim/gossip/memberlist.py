@@ -97,7 +97,7 @@ class NodeState:
 
     @property
     def dead_or_left(self) -> bool:
-        return self.state == DEAD or self.state == LEFT
+        return self.state in (DEAD, LEFT)
 
 
 class _Probe:
@@ -407,7 +407,7 @@ class Memberlist:
         me = self.name
         helpers = self._k_random(
             self._cfg.indirect_checks,
-            lambda n: n.state == ALIVE and n.name != me and n.name != target)
+            lambda n: n.state == ALIVE and n.name not in (me, target))
         for helper in helpers:
             self._send_udp(helper.name, IndirectPing(probe.seq, target, me, True))
         probe.expected_nacks = len(helpers)
@@ -420,10 +420,7 @@ class Memberlist:
         if probe.tcp_ok:  # only TCP got through: success (memberlist warns UDP is broken)
             self._finish_probe(-1)
             return
-        if probe.expected_nacks > 0:
-            delta = max(0, probe.expected_nacks - probe.nacks)
-        else:
-            delta = 1
+        delta = max(0, probe.expected_nacks - probe.nacks) if probe.expected_nacks > 0 else 1
         self._finish_probe(delta, start_next=False)
         self.suspect_node(Suspect(probe.target, probe.incarnation, self.name))
         self._start_pending_probe()
@@ -498,7 +495,7 @@ class Memberlist:
                 state.state = ALIVE
                 state.state_change = self._host._now
                 self._gossip_starved = False  # a new gossip target
-        if old_state == DEAD or old_state == LEFT:
+        if old_state in (DEAD, LEFT):
             self._host._ml_notify_join(state)
         elif old_meta != state.meta:
             self._host._ml_notify_update(state)
@@ -604,7 +601,7 @@ class Memberlist:
         def keep(n: NodeState) -> bool:
             if n.name == me:
                 return False
-            if n.state == ALIVE or n.state == SUSPECT:
+            if n.state in (ALIVE, SUSPECT):
                 return True
             return n.state == DEAD and now - n.state_change <= gtd
 

@@ -94,9 +94,7 @@ class Election:
         my_term = self.log[-1].term
         if my_term > last_term:
             return False
-        if my_term == last_term and self.log[-1].index > last_index:
-            return False
-        return True
+        return not (my_term == last_term and self.log[-1].index > last_index)
 
     def _on_prevote(self, src: str, msg: RequestVote, now: int) -> None:
         """§3.2: no state change, nothing persisted."""

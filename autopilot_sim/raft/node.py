@@ -302,11 +302,10 @@ class RaftNode(Election, Replication, Commitment):
         elif key == T_LEASE:
             if role == LEADER:
                 self._check_lease(now)
-        elif key == T_TRANSFER:
-            if role == LEADER:
-                self._transfer_target = None  # abandoned: "leadership transfer timeout"
-                self._note(notes.TransferTimedOut(self.current_term))
-                self._drain_config_queue(now)
+        elif key == T_TRANSFER and role == LEADER:
+            self._transfer_target = None  # abandoned: "leadership transfer timeout"
+            self._note(notes.TransferTimedOut(self.current_term))
+            self._drain_config_queue(now)
 
     def on_message(self, src: str, msg: object, now: int) -> None:
         """Deliver one RPC request, response, or transport error."""
@@ -380,11 +379,10 @@ class RaftNode(Election, Replication, Commitment):
                 self._set_term(msg.term)
         self.leader = msg.leader
         prev = msg.prev_index
-        if prev > 0:
-            if prev > last or log[prev].term != msg.prev_term:
-                self.outbox.append((src, AppendEntriesResponse(
-                    msg.rpc, msg.deadline, self.current_term, False, last, True, prev)))
-                return
+        if prev > 0 and (prev > last or log[prev].term != msg.prev_term):
+            self.outbox.append((src, AppendEntriesResponse(
+                msg.rpc, msg.deadline, self.current_term, False, last, True, prev)))
+            return
         entries = msg.entries
         last_sent = prev
         if entries:

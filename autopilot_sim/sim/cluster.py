@@ -473,9 +473,9 @@ class Cluster:
         """The cluster's leader: the up server in the Leader role with the highest term."""
         best: SimServer | None = None
         for server in self.servers.values():
-            if server.up and server.node.role == LEADER:
-                if best is None or server.node.current_term > best.node.current_term:
-                    best = server
+            if server.up and server.node.role == LEADER and (
+                    best is None or server.node.current_term > best.node.current_term):
+                best = server
         name = best.name if best else None
         if name == self.leader_name and (best is None or best.node.current_term == self.leader_term):
             return

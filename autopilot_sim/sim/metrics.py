@@ -246,10 +246,7 @@ class _QuorumTracker:
         if self.network is None:
             return len(alive) >= quorum
         up = self.network.is_up
-        for v in alive:
-            if 1 + sum(1 for u in alive if u != v and up(v, u) and up(u, v)) >= quorum:
-                return True
-        return False
+        return any(1 + sum(1 for u in alive if u != v and up(v, u) and up(u, v)) >= quorum for v in alive)
 
     def resumes(self) -> list[int]:
         return list(self.paused_until.values())

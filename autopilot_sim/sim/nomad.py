@@ -215,10 +215,10 @@ class NomadLayer:
             if self.duties is not None:
                 self.duties.stop("a new leader was elected")
             self.duties = LeaderDuties(self, server, note.term)
-        elif type(note) is notes.SteppedDown and note.previous == LEADER:
-            if self.duties is not None and self.duties.server is server:
-                self.duties.stop("leadership lost")
-                self.duties = None
+        elif (type(note) is notes.SteppedDown and note.previous == LEADER
+              and self.duties is not None and self.duties.server is server):
+            self.duties.stop("leadership lost")
+            self.duties = None
 
     def server_crashed(self, name: str) -> None:
         """Forget leader duties held by a crashed process."""

@@ -92,7 +92,7 @@ def run_dask(text: str, filename: str, chunks: list[Chunk], client: Any) -> Iter
     from distributed import as_completed as dask_completed
 
     futures = client.map(run_chunk, [text] * len(chunks), [filename] * len(chunks), chunks, pure=False)
-    by_key = {f.key: chunk for f, chunk in zip(futures, chunks)}
+    by_key = {f.key: chunk for f, chunk in zip(futures, chunks, strict=True)}
     try:
         for future in dask_completed(futures):
             try:
