@@ -140,3 +140,27 @@ def test_raft_only_simulation_handles_crash_and_restart() -> None:
     result = Simulation(load_scenario(DEMO), nomad=False).run()
     kinds = [e["kind"] for e in result.recorder.events]
     assert "crash" in kinds and "restart" in kinds and result.timeline == []
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile", "exists and is not a directory"),
+    (lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile" / "sub", "afile is not a directory"),
+])
+def test_an_out_path_that_cannot_be_a_directory_is_refused_before_running(tmp_path: Path, capsys,
+                                                                         make, message) -> None:
+    out = make(tmp_path)
+    assert main(["run", str(DEMO), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"autopilot-sim run: --out {out}: ") and message in err
+    assert "simulated" not in err  # nothing was run
+
+
+def test_a_run_directory_that_cannot_be_written_is_a_clear_error(tmp_path: Path, capsys, monkeypatch) -> None:
+    from autopilot_sim.sim import runner
+
+    def fail(self, out):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runner.RunResult, "write", fail)
+    assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--quiet", "--until", "5s"]) == 2
+    assert "cannot write the run directory" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"warning: {args.scenario}: this run will take {cost.describe()}", file=sys.stderr)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
+    problem = out_dir_problem(out)
+    if problem is not None:  # checked before running: an unwritable --out must not cost a whole run
+        print(f"autopilot-sim run: --out {out}: {problem}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet and not args.json else None
     try:
@@ -95,7 +100,11 @@ def main(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     wall = time.perf_counter() - started
-    result.write(out)
+    try:
+        result.write(out)
+    except OSError as exc:
+        print(f"autopilot-sim run: cannot write the run directory {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     summary = result.summary
     lines = {r.index: r.line for r in result.expectation_results}
     # With --json, stdout carries only the summary; everything for people goes to stderr.
@@ -128,6 +137,23 @@ def main(args: argparse.Namespace) -> int:
         print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1
     return 0
+
+
+def out_dir_problem(out: Path) -> str | None:
+    """Why `out` cannot become a run directory (None when it can): it is a file, or its
+    nearest existing ancestor is not a writable directory."""
+    if out.exists():
+        if not out.is_dir():
+            return "exists and is not a directory"
+        return None if os.access(out, os.W_OK | os.X_OK) else "the directory is not writable"
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot create it: {ancestor} is not writable"
+    return None
 
 
 def event_path(event: object, index: int) -> tuple[str | int, ...]:
