@@ -5,6 +5,8 @@ handling): candidate rounds, pre-vote, vote requests and answers, TimeoutNow. A 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from autopilot_sim.raft import configuration as cfg
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import (
@@ -23,8 +25,13 @@ from autopilot_sim.raft.roles import (
     T_FOLLOWER,
 )
 
+if TYPE_CHECKING:
+    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
+else:
+    _Base = object
 
-class Election:
+
+class Election(_Base):
     """RaftNode's candidate side and vote handling (see the module docstring)."""
 
     def _become_candidate(self, now: int, transfer: bool = False) -> None:

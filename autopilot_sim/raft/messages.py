@@ -11,6 +11,8 @@ minute.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Entry kinds.
 COMMAND = "command"
 CONFIGURATION = "configuration"
@@ -77,7 +79,7 @@ class AppendEntries(Request):
     __slots__ = ("entries", "leader", "leader_commit", "prev_index", "prev_term", "term")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, leader, prev_index, prev_term, entries, leader_commit):
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str, prev_index: int, prev_term: int, entries: Sequence[Entry], leader_commit: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -91,7 +93,7 @@ class AppendEntries(Request):
 class AppendEntriesResponse(Response):
     __slots__ = ("last_log", "last_sent", "no_retry_backoff", "success", "term")
 
-    def __init__(self, rpc, deadline, term, success, last_log, no_retry_backoff, last_sent):
+    def __init__(self, rpc: int, deadline: int, term: int, success: bool, last_log: int, no_retry_backoff: bool, last_sent: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -107,7 +109,7 @@ class Heartbeat(Request):
     __slots__ = ("leader", "term")
     is_heartbeat = True
 
-    def __init__(self, rpc, deadline, term, leader):
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -118,7 +120,7 @@ class HeartbeatResponse(Response):
     __slots__ = ("success", "term")
     is_heartbeat = True
 
-    def __init__(self, rpc, deadline, term, success):
+    def __init__(self, rpc: int, deadline: int, term: int, success: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -131,7 +133,7 @@ class RequestVote(Request):
     __slots__ = ("candidate", "last_index", "last_term", "prevote", "term", "transfer")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, candidate, last_index, last_term, transfer, prevote):
+    def __init__(self, rpc: int, deadline: int, term: int, candidate: str, last_index: int, last_term: int, transfer: bool, prevote: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -146,7 +148,7 @@ class VoteResponse(Response):
     __slots__ = ("granted", "prevote", "term")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, granted, prevote):
+    def __init__(self, rpc: int, deadline: int, term: int, granted: bool, prevote: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -158,7 +160,7 @@ class TimeoutNow(Request):
     __slots__ = ("leader", "term")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, leader):
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -168,7 +170,7 @@ class TimeoutNow(Request):
 class TimeoutNowResponse(Response):
     __slots__ = ("term",)
 
-    def __init__(self, rpc, deadline, term):
+    def __init__(self, rpc: int, deadline: int, term: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
+from typing import Any, cast
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft import configuration as cfg
@@ -91,7 +93,7 @@ class RaftNode(Election, Replication, Commitment):
         self.writes = 0
         self._rpc_seq = 0
         # One handler per message type (a table rather than an if-chain: this is the hot path).
-        self._handlers = {
+        self._handlers: dict[type, Callable[[str, Any, int], None]] = {
             AppendEntries: self._on_append,
             AppendEntriesResponse: self._on_append_response,
             Heartbeat: self._on_heartbeat,
@@ -139,9 +141,12 @@ class RaftNode(Election, Replication, Commitment):
         """§5.2 on restart: latest = last configuration entry in the log, committed = the one before."""
         found = [e for e in self.log if e.kind == CONFIGURATION]
         if found:
-            self.latest_config, self.latest_config_index = found[-1].data, found[-1].index
+            # configuration entries carry a cfg.Configuration (see change_configuration)
+            self.latest_config = cast(cfg.Configuration, found[-1].data)
+            self.latest_config_index = found[-1].index
         if len(found) > 1:
-            self.committed_config, self.committed_config_index = found[-2].data, found[-2].index
+            self.committed_config = cast(cfg.Configuration, found[-2].data)
+            self.committed_config_index = found[-2].index
 
     @property
     def last_index(self) -> int:
@@ -188,9 +193,10 @@ class RaftNode(Election, Replication, Commitment):
             return  # HasExistingState: bootstrap is a no-op
         self.current_term = 1
         self.writes += 2
-        entry = Entry(1, 1, CONFIGURATION, tuple(servers))
+        config = tuple(servers)
+        entry = Entry(1, 1, CONFIGURATION, config)
         self.log.append(entry)
-        self.latest_config, self.latest_config_index = entry.data, 1
+        self.latest_config, self.latest_config_index = config, 1
 
     def start(self, now: int) -> None:
         """Process start (also after a restart): enter the follower loop."""

@@ -8,6 +8,8 @@ Rule references (§n) are to the hashicorp/raft behaviour reference (docs/).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft.messages import (
     AppendEntries,
@@ -87,8 +89,13 @@ class Progress:
         self.bo_key = ("bo", peer)
         self.removed = False
 
+if TYPE_CHECKING:
+    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
+else:
+    _Base = object
 
-class Replication:
+
+class Replication(_Base):
     """RaftNode's leader-side replication and heartbeats (see the module docstring)."""
 
     # ------------------------------------------------------------------ leader: replication
