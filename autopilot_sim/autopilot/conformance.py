@@ -78,7 +78,7 @@ class _Reader:
             raise self.fail(f"{where}.{key}", f"expected an integer, got {_json_kind(value)}")
         if unsigned and value < 0:
             raise self.fail(f"{where}.{key}", f"expected a non-negative integer, got {value}")
-        return value
+        return int(value)  # an int already (checked above); int() tells mypy
 
     def bool_(self, obj: Mapping[str, Any], key: str, where: str) -> bool:
         value = obj.get(key)

@@ -162,7 +162,7 @@ def default_enterprise_health(state: State) -> EnterpriseHealth:
             split[side + "Voters"].append(sid)
         elif srv.state in (RAFT_NONVOTER, RAFT_STAGING):
             split[side + "NonVoters"].append(sid)
-    upgrade = {
+    upgrade: dict[str, Any] = {
         "Status": "idle",
         "TargetVersion": target,
         "TargetVersionVoters": _list_or_null(split["TargetVersionVoters"]),

@@ -203,8 +203,8 @@ def build_state(
     # NodeTypes are informational (how the promoter classes each server). `servers` is the
     # dict inside `state`, so updating it in place updates the state being built.
     for sid, node_type in promoter.get_node_types(config, state).items():
-        srv_state = servers.get(sid)
-        if srv_state is not None and srv_state.server.node_type != node_type:
-            servers[sid] = replace(srv_state, server=replace(srv_state.server, node_type=node_type))
+        typed = servers.get(sid)
+        if typed is not None and typed.server.node_type != node_type:
+            servers[sid] = replace(typed, server=replace(typed.server, node_type=node_type))
     # Voters are sorted last: the order looks at health and StableSince computed above.
     return replace(state, voters=tuple(sort_servers(voters, state)))
