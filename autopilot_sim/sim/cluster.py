@@ -28,19 +28,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappush
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
-from autopilot_sim.raft.node import LEADER, RaftNode
-from autopilot_sim.raft.roles import MAIN_LOOP_TIMERS
+from autopilot_sim.raft.node import RaftNode
+from autopilot_sim.raft.roles import LEADER, MAIN_LOOP_TIMERS
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
 from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
+
+if TYPE_CHECKING:
+    from autopilot_sim.gossip.node import GossipNode
 
 T = TypeVar("T")
 
@@ -94,7 +97,7 @@ class SimServer:
         self.disk = disk  # a sampler of one fsync's latency, or None (no disk latency)
         self.version = ""
         self.pending_writes: list[object] = []
-        self.gossip = None  # a GossipNode when the Nomad layer runs gossip
+        self.gossip: GossipNode | None = None  # a GossipNode when the Nomad layer runs gossip
         self.gtimers: dict[object, int] = {}
         self.gscheduled: dict[object, int] = {}
         self.applied = 0  # last log index handed to the FSM hook
@@ -143,8 +146,8 @@ class Cluster:
         self._load_generation = 0
         self._write_seq = 0
         self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
-        self.on_apply = None  # callable(server, first, last): indexes newly committed (the FSM)
-        self.on_gossip_events = None  # callable(server, events): serf events from a gossip node
+        self.on_apply: Callable[[SimServer, int, int], None] | None = None  # callable(server, first, last): indexes newly committed (the FSM)
+        self.on_gossip_events: Callable[[SimServer, list[Any]], None] | None = None  # callable(server, events): serf events from a gossip node
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)

@@ -217,7 +217,8 @@ class Network:
 
         up = nx.DiGraph((u, v) for u, v in self.links if (u, v) not in self.blocked)
         up.add_nodes_from(self.nodes)
-        return nx.descendants(up, src) | {src}
+        reached: set[str] = nx.descendants(up, src)
+        return reached | {src}
 
     # ---------------------------------------------------------------- traffic
 

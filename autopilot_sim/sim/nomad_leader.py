@@ -27,7 +27,7 @@ from autopilot_sim.durations import (
 )
 from autopilot_sim.raft import configuration as raftcfg
 from autopilot_sim.raft.messages import BARRIER
-from autopilot_sim.raft.node import LEADER
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.sim.cluster import SimServer
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class LeaderDuties:
         self.first_state_time: int | None = None
         self.outstanding: set[str] = set()
         self._last_refusals: dict[str, str] = {}
-        self._pending_members: list = []
+        self._pending_members: list[Any] = []
         layer.propose(server, BARRIER, None)  # establishLeadership waits for it to be applied
 
     @property
