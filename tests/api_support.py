@@ -105,7 +105,8 @@ class Raw:
              ) -> tuple[int, Any]:
         payload = json.dumps(body) if body is not None else None
         status, hdrs, data = self.request(method, target, payload, headers)
-        return status, json.loads(data) if data and hdrs.get("content-type", "").startswith("application/json") else data
+        is_json = hdrs.get("content-type", "").startswith("application/json")
+        return status, json.loads(data) if data and is_json else data
 
     def close(self) -> None:
         self.conn.close()

@@ -38,7 +38,8 @@ IDS = ("n1", "n2", "n3")
 
 
 def raft(suffrages=(0, 0, 0), ids=IDS):
-    return tuple(RaftServer(i, f"198.18.0.{k + 1}:4647", s) for k, (i, s) in enumerate(zip(ids, suffrages, strict=True)))
+    pairs = zip(ids, suffrages, strict=True)
+    return tuple(RaftServer(i, f"198.18.0.{k + 1}:4647", s) for k, (i, s) in enumerate(pairs))
 
 
 def known(ids=IDS, status=NODE_ALIVE, **overrides):

@@ -125,7 +125,8 @@ def test_set_override_changes_the_run(tmp_path: Path) -> None:
 
 
 def test_bad_set_override_is_a_located_error(tmp_path: Path, capsys) -> None:
-    assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.server_stabilization_time=ten"]) == 2
+    out = str(tmp_path / "o")
+    assert main(["run", str(DEMO), "--out", out, "--set", "autopilot.server_stabilization_time=ten"]) == 2
     err = capsys.readouterr().err
     assert "--set autopilot.server_stabilization_time" in err and 'time: invalid duration "ten"' in err
     assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.stabilisation=1s"]) == 2

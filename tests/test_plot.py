@@ -115,7 +115,8 @@ def _synthetic() -> plot.Run:
     statuses = [200, 500, 500, 429, 200, 500, 200]
     fts = [1, 0, 0, 0, 1, 0, 1]
     voters = [3, 0, 0, 2, 3, 0, 3]
-    timeline = [_health(s, ft, v, t=2 * SECOND * i) for i, (s, ft, v) in enumerate(zip(statuses, fts, voters, strict=True))]
+    rows = zip(statuses, fts, voters, strict=True)
+    timeline = [_health(s, ft, v, t=2 * SECOND * i) for i, (s, ft, v) in enumerate(rows)]
     events = [
         {"t_ns": 1 * SECOND, "kind": "leader_elected", "server": "node1", "term": 2, "message": ""},
         {"t_ns": 3 * SECOND, "kind": "crash", "server": "node1", "message": "node1 crashed (it was the leader)"},

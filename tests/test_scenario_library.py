@@ -195,7 +195,8 @@ def test_healthy_baseline_is_healthy_at_every_tick() -> None:
     assert lines and all(line["status"] == 200 for line in lines)
     for line in lines:
         assert line["health"]["FailureTolerance"] == 2
-        assert line["health"]["Voters"][0] == line["health"]["Leader"]  # the leader first (docs/behaviour/autopilot.md §5)
+        # the leader first (docs/behaviour/autopilot.md §5)
+        assert line["health"]["Voters"][0] == line["health"]["Leader"]
         for srv in line["health"]["Servers"]:
             assert srv["Healthy"] and srv["SerfStatus"] == "alive"
     assert len(run.of("election_started")) == 1

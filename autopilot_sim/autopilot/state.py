@@ -109,7 +109,8 @@ def build_state(
     """Compute the state after this tick.
 
     StableSince follows raft-autopilot v0.1.6 as it really behaves
-    (docs/behaviour/autopilot.md §4): it is set to `now` only when a server is new to the state; a health flip keeps the old value.
+    (docs/behaviour/autopilot.md §4): it is set to `now` only when a server is new to the state;
+    a health flip keeps the old value.
     `intended_stable_since=True` switches to the rule the upstream code meant (also reset on a
     health flip) — a teaching setting, **not** what Nomad does.
     """

@@ -108,7 +108,8 @@ class Election(_Base):
         term = self.current_term
         granted = False
         resp_term = term
-        if (self.latest_config and cfg.suffrage_of(self.latest_config, msg.candidate) is None) or (self.leader is not None and self.leader != msg.candidate) or msg.term < term:
+        if ((self.latest_config and cfg.suffrage_of(self.latest_config, msg.candidate) is None)
+                or (self.leader is not None and self.leader != msg.candidate) or msg.term < term):
             pass
         else:
             if msg.term > term:

@@ -79,7 +79,8 @@ class AppendEntries(Request):
     __slots__ = ("entries", "leader", "leader_commit", "prev_index", "prev_term", "term")
     main_loop = True
 
-    def __init__(self, rpc: int, deadline: int, term: int, leader: str, prev_index: int, prev_term: int, entries: Sequence[Entry], leader_commit: int) -> None:
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str, prev_index: int, prev_term: int,
+                 entries: Sequence[Entry], leader_commit: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -93,7 +94,8 @@ class AppendEntries(Request):
 class AppendEntriesResponse(Response):
     __slots__ = ("last_log", "last_sent", "no_retry_backoff", "success", "term")
 
-    def __init__(self, rpc: int, deadline: int, term: int, success: bool, last_log: int, no_retry_backoff: bool, last_sent: int) -> None:
+    def __init__(self, rpc: int, deadline: int, term: int, success: bool, last_log: int, no_retry_backoff: bool,
+                 last_sent: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -133,7 +135,8 @@ class RequestVote(Request):
     __slots__ = ("candidate", "last_index", "last_term", "prevote", "term", "transfer")
     main_loop = True
 
-    def __init__(self, rpc: int, deadline: int, term: int, candidate: str, last_index: int, last_term: int, transfer: bool, prevote: bool) -> None:
+    def __init__(self, rpc: int, deadline: int, term: int, candidate: str, last_index: int, last_term: int,
+                 transfer: bool, prevote: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term

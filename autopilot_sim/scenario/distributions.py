@@ -48,7 +48,8 @@ class UniformDistribution(_DistributionModel):
 
     distribution: Literal["uniform"] = Field("uniform", description="uniform on [min, max].")
     min: Delay = Field(description="Smallest delay.")
-    max: Delay = Field(description="Largest delay (at least min; at most 1h: a message held longer is lost, use a cut).")
+    max: Delay = Field(description="Largest delay (at least min; at most 1h: a message held longer is lost, "
+                                   "use a cut).")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformDistribution:

@@ -184,7 +184,8 @@ class Event(ScenarioModel):
         None, description="Split the network into groups; unnamed servers form one more group.")
     cut: CutSpec | None = Field(
         None, description="Drop messages from → to (one way); `traffic` limits it to raft or gossip.")
-    heal: Heal | None = Field(None, description='"all", or {from, to} to heal the link between two servers (both directions).')
+    heal: Heal | None = Field(
+        None, description='"all", or {from, to} to heal the link between two servers (both directions).')
     set_network: NetworkPatch | None = Field(None, description="Change latency, loss or links.")
     set_load: LoadPatch | None = Field(None, description="Change the client write rate.")
     leave: Target | None = Field(None, description="Gracefully leave the cluster.")

@@ -90,7 +90,8 @@ class SimServer:
         self.node = node
         self.up = True
         self.paused_until = 0
-        self.paused_queue: list[tuple[Callable[[SimServer, str, Any], None] | None, str, Any]] = []  # (handler or None = raft, src, msg)
+        # (handler or None = raft, src, msg)
+        self.paused_queue: list[tuple[Callable[[SimServer, str, Any], None] | None, str, Any]] = []
         self.epoch = 0
         self.timers: dict[object, int] = {}
         self.scheduled: dict[object, int] = {}
@@ -146,9 +147,12 @@ class Cluster:
         self.writes_per_second = 0.0
         self._load_generation = 0
         self._write_seq = 0
-        self.observers: list[Callable[[Cluster, SimServer, notes.Note], None]] = []  # callables(cluster, server, note) for notes (autopilot, API)
-        self.on_apply: Callable[[SimServer, int, int], None] | None = None  # callable(server, first, last): indexes newly committed (the FSM)
-        self.on_gossip_events: Callable[[SimServer, list[Any]], None] | None = None  # callable(server, events): serf events from a gossip node
+        # callables(cluster, server, note) for notes (autopilot, API)
+        self.observers: list[Callable[[Cluster, SimServer, notes.Note], None]] = []
+        # callable(server, first, last): indexes newly committed (the FSM)
+        self.on_apply: Callable[[SimServer, int, int], None] | None = None
+        # callable(server, events): serf events from a gossip node
+        self.on_gossip_events: Callable[[SimServer, list[Any]], None] | None = None
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)

@@ -281,9 +281,10 @@ class LeaderDuties:
         if previous is None:
             word = "healthy" if state.healthy else "unhealthy"
             unhealthy = sorted(sid for sid, srv in (state.servers or {}).items() if not srv.health.healthy)
+            listed = f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""
             self.recorder.event(now, kinds.AUTOPILOT_STATE,
                                 f"first autopilot state on {self.name}: cluster {word}, failure tolerance "
-                                f"{state.failure_tolerance}" + (f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""),
+                                f"{state.failure_tolerance}" + listed,
                                 healthy=state.healthy, failure_tolerance=state.failure_tolerance)
             return
         old = previous.servers or {}

@@ -168,7 +168,8 @@ class Simulation:
             if cluster.leader_name is None:
                 raise ScenarioRunError(event, index, now, "there is no leader at this time")
             return cluster.leader_name
-        candidates = sorted(name for name, server in cluster.servers.items() if server.up and self._has_role(name, ref.role))
+        candidates = sorted(name for name, server in cluster.servers.items()
+                            if server.up and self._has_role(name, ref.role))
         if ref.index >= len(candidates):
             have = ", ".join(candidates) or "none"
             raise ScenarioRunError(event, index, now,
@@ -309,7 +310,8 @@ class Simulation:
                 rec.event(now, "config_write", f"autopilot configuration write at index {index}: {described}",
                           index=index, changes={k: _show(k, v) for k, v in changes.items()})
             else:
-                rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
+                rec.event(now, "config_write_failed",
+                          f"autopilot configuration write failed: No cluster leader ({described})")
         else:  # pragma: no cover - the schema admits no other kind
             raise ScenarioRunError(event, index, now, f"unknown event kind {kind}")
 
