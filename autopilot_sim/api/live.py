@@ -364,7 +364,7 @@ class LiveSimulation:
             return
         try:
             self._step_to(int(target), budget)
-        except BaseException as exc:
+        except BaseException as exc:  # keep serving; report the failure
             self._fail(exc)
         else:
             if self.end is not None and self.sim.cluster.now >= self.end:

@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         if self.server.log_requests:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
@@ -127,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             response = self.server.api.handle(self.command, self.path, self.headers, body)
-        except Exception as exc:
+        except Exception as exc:  # a bug must not kill the connection thread
             self.server.count_error()
             traceback.print_exc(file=sys.stderr)
             response = Response.text(500, f"internal error: {type(exc).__name__}: {exc}")

@@ -56,7 +56,7 @@ from autopilot_sim.raft.replication import (  # noqa: F401 - re-exported for cal
     heartbeat_backoff,
     replication_backoff,
 )
-from autopilot_sim.raft.roles import (
+from autopilot_sim.raft.roles import (  # re-exported: the node's public names
     CANDIDATE,
     FOLLOWER,
     LEADER,

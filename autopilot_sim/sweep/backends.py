@@ -75,7 +75,7 @@ def run_pool(text: str, filename: str, chunks: list[Chunk], workers: int) -> Ite
             for future in as_completed(futures):
                 try:
                     yield future.result()
-                except Exception as exc:
+                except Exception as exc:  # a worker died: record its runs, go on
                     yield _failed_chunk(futures[future], exc)
         finally:
             for future in futures:
@@ -97,7 +97,7 @@ def run_dask(text: str, filename: str, chunks: list[Chunk], client: Any) -> Iter
         for future in dask_completed(futures):
             try:
                 yield future.result()
-            except Exception as exc:
+            except Exception as exc:  # a worker died: record its runs, go on
                 yield _failed_chunk(by_key[future.key], exc)
     finally:
         client.cancel(futures)
