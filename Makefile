@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= scenarios/demo.yaml
 OUT    ?= runs/demo
 
-.PHONY: demo test test-all fuzz bench docs venv clean
+.PHONY: demo test test-all fuzz bench docs notebooks venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-all: $(STAMP)
 FUZZ_FACTOR ?= 10
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz HYPOTHESIS_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -m hypothesis
+
+# Re-execute the teaching notebooks in place (they are stored with their outputs).
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/execute.py
 
 # The documentation site, into site/ (open site/index.html); --strict: a broken link is an error.
 docs: $(STAMP)
