@@ -21,6 +21,20 @@ import nbformat
 HERE = Path(__file__).resolve().parent
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (or stderr) chunks into one output: how a print is split into
+    messages depends on timing, and the stored file must not."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None
+                and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+            prev["text"] = prev["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute_in_place(path: Path) -> float:
     """Execute one notebook and store it with its outputs; returns the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
@@ -30,6 +44,9 @@ def execute_in_place(path: Path) -> float:
     client.execute()
     wall = time.monotonic() - start
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nbformat.write(nb, path)
     return wall
 
