@@ -95,10 +95,10 @@ def test_exercises_have_collapsed_solutions(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     sources = [c.source for c in nb.cells if c.cell_type == "markdown"]
     exercises = next(s for s in sources if "## Exercises" in s).split("## Exercises", 1)[1]
-    asked = len(re.findall(r"^\d+\. ", exercises, flags=re.M))
+    asked = len(re.findall(r"^\d+\. ", exercises, flags=re.MULTILINE))
     solutions = [s for s in sources if s.lstrip().startswith("<details><summary>Solution")]
     assert len(solutions) == 1 and solutions[0].rstrip().endswith("</details>"), f"{name}: one collapsed solutions cell"
-    answered = len(re.findall(r"^\d+\. ", solutions[0], flags=re.M))
+    answered = len(re.findall(r"^\d+\. ", solutions[0], flags=re.MULTILINE))
     assert asked >= 4 and answered == asked, f"{name}: {asked} exercises, {answered} solutions"
 
 
