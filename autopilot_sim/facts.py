@@ -83,6 +83,8 @@ def down_server_facts(run: Run) -> list[Fact]:
     end_of_run = run.duration_ns
     for sid, spans in down_spans(run).items():
         for a, b, why in spans:
+            if why == "down" and _exited_after_leaving(run, sid, a):
+                continue  # a graceful leave: Raft dropped it before it exited; nothing failed
             word = "crash" if why == "down" else "pause"
             reports = [i for i, r in enumerate(timeline) if r["t_ns"] >= a]
             healthy: list[int] = []
@@ -120,6 +122,13 @@ def down_server_facts(run: Run) -> list[Fact]:
                                   f"{format_duration(b)} before autopilot noticed"))
             facts.append(_alert(run, sid, word, a, b))
     return sorted(facts, key=_order)
+
+
+def _exited_after_leaving(run: Run, sid: str, t_ns: int) -> bool:
+    """Whether the down period of `sid` from `t_ns` is its exit after a `leave` (not a crash)."""
+    return any(e.get("server") == sid and int(e["t_ns"]) == t_ns and e.get("kind") == "stopped"
+               for e in run.events) and not any(e.get("server") == sid and int(e["t_ns"]) == t_ns
+                                                and e.get("kind") == "crash" for e in run.events)
 
 
 _KIND_ORDER = {"down-but-healthy": 0, "failure-visible": 1, "never-visible": 1, "alert-429": 2, "unknown-peer": 3}

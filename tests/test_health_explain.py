@@ -329,3 +329,12 @@ def test_a_429_caused_by_another_server_is_told_apart() -> None:
     run = Run(timeline=timeline, events=events, summary={"duration_ns": 30})
     alert = next(f for f in down_server_facts(run) if f.kind == "alert-429")
     assert alert.text.endswith("; but that 429 is for n2: n3 itself is still reported healthy")
+
+
+def test_a_graceful_leave_is_not_told_as_a_crash(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "enterprise-upgrade-migration.yaml"
+    assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0
+    run = load_run(out)
+    assert any(e["kind"] == "stopped" for e in run.events)  # old1..old3 leave, then exit
+    assert [f.text for f in down_server_facts(run)] == []

@@ -7,6 +7,8 @@ import textwrap
 
 import pytest
 
+from autopilot_sim.scenario.types import DURATION_HINT
+
 from autopilot_sim.scenario import LocatedError, ScenarioError, load_scenario, load_scenario_text
 
 
@@ -33,7 +35,9 @@ HEAD = "name: t\nduration: 2m\n"
 def test_yaml_syntax_error_has_line_and_column():
     err = only_error(HEAD + "raft:\n  heartbeat_timeout: 1s\n   election_timeout: 2s\n")
     assert (err.file, err.line, err.column) == ("t.yaml", 5, 20)
-    assert err.message.startswith("YAML syntax error: mapping values are not allowed here")
+    # Plain words first, the parser's own text after them.
+    assert err.message.startswith("YAML syntax error: a ':' inside a value: quote the value")
+    assert "(parser: mapping values are not allowed here" in err.message
     assert str(err).startswith("t.yaml:5:20: YAML syntax error:")
 
 
@@ -121,7 +125,8 @@ def test_type_errors_say_what_was_expected_and_what_was_found():
 def test_bad_durations_carry_gos_message(value, message):
     err = only_error(HEAD + f"gossip:\n  probe_interval: {value}\n")
     assert (err.line, err.column, err.path) == (4, 19, "gossip.probe_interval")
-    assert err.message == message
+    # Go's own text, then the valid units (the hint is left out where the value is no string).
+    assert err.message == (message if value == "true" else f"{message}; {DURATION_HINT}")
 
 
 def test_zero_duration_is_go_text_zero_but_positive_fields_reject_it():
@@ -289,7 +294,7 @@ def test_event_shape_errors():
     assert messages[1].startswith("an event has exactly one kind, this one has crash and restart")
     assert messages[2] == 'expected "all" or {from: <server>, to: <server>}, got "sometimes"'
     assert messages[3] == 'from and to are the same server ("node1")'
-    assert messages[4] == 'time: missing unit in duration "30"'
+    assert messages[4] == f'time: missing unit in duration "30"; {DURATION_HINT}'
     assert messages[5].startswith('restart "leader" needs an earlier `crash: leader`')
     assert messages[6] == "missing required key"
 
@@ -395,3 +400,20 @@ def test_link_indexes_stay_right_when_an_earlier_link_is_invalid():
     errors = errors_of(HEAD + "network:\n  links:\n    - {from: node1}\n    - {from: node2, to: node9}\n")
     assert [(e.line, e.path) for e in errors] == [(5, "network.links[0].to"), (6, "network.links[1].to")]
     assert errors[1].message.startswith('unknown server "node9"')
+
+
+def test_partition_of_names_suggests_the_list_of_groups():
+    err = only_error(HEAD + "events:\n  - {at: 5s, partition: [leader]}\n")
+    assert err.path == "events[0].partition"
+    assert "write [[leader]] for one group" in err.message
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    ("raft:\n\theartbeat_timeout: 1s\n", "a tab character: YAML indents with spaces only"),
+    ("raft: {heartbeat_timeout: 1s\nseed: 3\n", "a { } mapping is not closed, or a ',' is missing"),
+    ("events:\n  - {at: 5s, crash: leader}\n   - {at: 9s, restart: leader}\n",
+     "this list item is indented differently from the items above it"),
+])
+def test_common_yaml_mistakes_are_said_in_plain_words(text, plain):
+    err = only_error(HEAD + text)
+    assert err.message.startswith(f"YAML syntax error: {plain}") and "(parser: " in err.message

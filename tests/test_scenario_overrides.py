@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from autopilot_sim.scenario.types import DURATION_HINT
+
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.scenario import ConstantDistribution, ScenarioError, apply_overrides, load_scenario
 from autopilot_sim.scenario.overrides import OverrideError, parse_key
@@ -73,7 +75,7 @@ def test_load_scenario_takes_overrides(tmp_path):
     ("override", "expected"),
     [
         ("autopilot.server_stabilization_time=soon",
-         '--set autopilot.server_stabilization_time: time: invalid duration "soon"'),
+         '--set autopilot.server_stabilization_time: time: invalid duration "soon"; ' + DURATION_HINT),
         ("autopilot.sever_stabilization_time=30s",
          '--set autopilot.sever_stabilization_time: unknown key "sever_stabilization_time"; '
          'did you mean "server_stabilization_time"?'),
@@ -82,10 +84,11 @@ def test_load_scenario_takes_overrides(tmp_path):
         ("seed", "--set seed: expected KEY=VALUE, got 'seed'"),
         ("events[3].at=1s", "--set events[3].at: events has 1 item (indexes 0..0)"),
         ("name.first=x", '--set name.first: cannot set inside name: it is "base", not a mapping or list'),
-        ("events.0.at=5", '--set events.0.at: time: missing unit in duration "5"'),
+        ("events.0.at=5", '--set events.0.at: time: missing unit in duration "5"; ' + DURATION_HINT),
         ("raft.heartbeat_timeout=[1",
-         "--set raft.heartbeat_timeout: YAML syntax error in the value: expected ',' or ']', but got "
-         "'<stream end>' (while parsing a flow sequence at line 1)"),
+         "--set raft.heartbeat_timeout: YAML syntax error in the value: a [ ] list is not closed, or a ',' "
+         "is missing between its items (parser: expected ',' or ']', but got '<stream end>' (while parsing a "
+         "flow sequence at line 1))"),
         ("events[0]={at: 5s, crash: node9}",
          '--set events[0]: events[0].crash: unknown server "node9"; servers are node1, node2, node3'),
     ],

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from autopilot_sim.scenario.autopilot import AutopilotPatch
 from autopilot_sim.scenario.base import KeyedError, ScenarioModel
@@ -137,7 +137,17 @@ def _check_groups(groups: list[list[str]]) -> list[list[str]]:
     return groups
 
 
-Partition = Annotated[list[list[Target]], AfterValidator(_check_groups)]
+def _groups_not_names(value: Any) -> Any:
+    """`partition: [leader]` is a common slip for `[[leader]]`: say so with the fix."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        names = ", ".join(value)
+        raise ValueError(f"a partition is a list of groups, each a list of servers: write [[{names}]] for "
+                         f"one group (servers named in no group form the other side), or "
+                         f"[[{value[0]}], [...]] for several groups")
+    return value
+
+
+Partition = Annotated[list[list[Target]], BeforeValidator(_groups_not_names), AfterValidator(_check_groups)]
 
 
 def _heal_tag(value: Any) -> str | None:

@@ -54,8 +54,13 @@ def parse_duration_value(value: Any, info: ValidationInfo | None) -> Any:
         raise ValueError(f'expected a duration such as "30s", got {describe(value)}')
     try:
         return durations.parse_duration(value)
-    except durations.DurationError as exc:
-        raise ValueError(str(exc)) from None
+    except durations.DurationError as exc:  # Go's text, then what would be valid
+        raise ValueError(f"{exc}; {DURATION_HINT}") from None
+
+
+#: What a valid duration looks like (Go's time.ParseDuration syntax), appended to its errors.
+DURATION_HINT = ("a duration is a number and a unit, without spaces: ns, us (or µs), ms, s, m or h, "
+                 "combined like 1m30s")
 
 
 def _duration_bounds(minimum: int | None, exclusive: bool, maximum: int | None = None,

@@ -38,6 +38,41 @@ _STD = "tag:yaml.org,2002:"
 _MERGE_TAG = _STD + "merge"
 #: The scalar tags plain YAML resolves to (and that may be written explicitly, as ``!!str 30``).
 _SCALAR_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+#: PyYAML's wording of common mistakes -> the same in plain words (its own text follows in
+#: parentheses, for searching). Matched on the start of the parser's `problem`.
+_PLAIN_YAML = (
+    ("found character '\\t' that cannot start any token",
+     "a tab character: YAML indents with spaces only"),
+    ("expected ',' or '}'",
+     "a { } mapping is not closed, or a ',' is missing between its entries"),
+    ("expected ',' or ']'",
+     "a [ ] list is not closed, or a ',' is missing between its items"),
+    ("expected <block end>, but found '<block mapping start>'",
+     "this line is indented differently from the keys above it (keys of one mapping start in the "
+     "same column)"),
+    ("expected <block end>, but found '<block sequence start>'",
+     "this list item is indented differently from the items above it"),
+    ("expected <block end>, but found '-'",
+     "a list item ('- ') where a key was expected: check the indentation of the lines above"),
+    ("mapping values are not allowed here",
+     "a ':' inside a value: quote the value, or start a new line for a nested key"),
+    ("found unexpected end of stream",
+     "the file ends inside a quoted string or an open [ ] / { }"),
+    ("found undefined alias",
+     "an alias (*name) without an anchor (&name) before it"),
+    ("could not find expected ':'",
+     "a key without ':' (or a quoted string that is not closed)"),
+)
+
+
+def plain_yaml_problem(raw_problem: str, detail: str) -> str:
+    """A PyYAML syntax problem in plain words, with the parser's text after it in parentheses."""
+    for start, plain in _PLAIN_YAML:
+        if raw_problem.startswith(start):
+            return f"{plain} (parser: {detail})"
+    return detail
+
+
 _INDEXED_ROLE = re.compile(r"(?<![\"'])\b(leader|follower|voter|non-voter)\[")
 
 
@@ -210,7 +245,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         lines = text.splitlines()
         if mark and mark.line < len(lines) and _INDEXED_ROLE.search(lines[mark.line]):
             problem += ('; inside { } or [ ] quote an indexed target: "follower[1]"')
-        raise YamlProblem(location, f"YAML syntax error: {problem}") from None
+        raise YamlProblem(location, f"YAML syntax error: {plain_yaml_problem(exc.problem or '', problem)}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Location(file), f"YAML error: {exc}") from None
     if node is None:
