@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "conformance",
     "plot",
     "serve",
+    "view",
     "operator",
 )
 

@@ -134,6 +134,9 @@ class Cluster:
         self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
         self.on_apply = None  # callable(server, first, last): indexes newly committed (the FSM)
         self.on_gossip_events = None  # callable(server, events): serf events from a gossip node
+        # Read-only taps on Raft sends (the web view): callables(src, dst, msg, sent_ns, arrives_ns or
+        # None when lost). Empty unless someone subscribed: the hot path pays one truth test.
+        self.send_taps: list = []
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)
@@ -261,6 +264,11 @@ class Cluster:
     def _send(self, src: str, dst: str, msg, extra_delay: int = 0) -> None:
         self.messages_sent += 1
         delay = self.network.transit_tcp(src, dst)
+        if self.send_taps:
+            now = self.env.now
+            arrives = None if delay is None or now + delay + extra_delay > msg.deadline else now + delay + extra_delay
+            for tap in self.send_taps:
+                tap(src, dst, msg, now, arrives)
         if delay is None or self.env.now + delay + extra_delay > msg.deadline:
             self._lost(src, dst, msg)
             return
