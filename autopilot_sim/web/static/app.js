@@ -42,8 +42,8 @@ function fmtDur(ns) {
   const s = ns / 1e9;
   if (s < 1) return `${+(ns / 1e6).toFixed(1)}ms`;
   if (s < 60) return `${+s.toFixed(2)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${+(s - 60 * m).toFixed(1)}s`;
+  const h = Math.floor(s / 3600), m = Math.floor((s - 3600 * h) / 60), rest = +(s - 3600 * h - 60 * m).toFixed(1);
+  return `${h ? h + "h" : ""}${m || h ? m + "m" : ""}${rest || !(m || h) ? rest + "s" : ""}`;
 }
 
 // ------------------------------------------------------------------ HTTP
@@ -209,12 +209,13 @@ function drawServers(frame) {
     for (const s of frame.Servers) {
       const tr = el("tr", { "data-server": s.Name }, tbody);
       el("th", { scope: "row", text: s.Name }, tr);
-      for (const k of ["role", "term", "vote", "index", "health", "serf"]) el("td", { "data-col": k }, tr);
+      for (const k of ["role", "term", "vote", "index", "health"]) el("td", { "data-col": k }, tr);
       const acts = el("td", { class: "live-only" }, tr);
       for (const [label, fn] of [["Crash", () => inject({ crash: s.Name })], ["Restart", () => inject({ restart: s.Name })],
-        ["Pause 5s", () => inject({ pause: { server: s.Name, for: "5s" } })]]) {
+        ["Pause", () => inject({ pause: { server: s.Name, for: "5s" } })]]) {
         const b = el("button", { type: "button", class: "act" + (label === "Crash" ? " danger" : ""), id: `btn-${label.split(" ")[0].toLowerCase()}-${s.Name}`,
-          "aria-label": `${label} ${s.Name}`, text: label }, acts);
+          "aria-label": label === "Pause" ? `Pause ${s.Name} for 5 seconds` : `${label} ${s.Name}`,
+          title: label === "Pause" ? "Stall the process for 5 simulated seconds" : "", text: label }, acts);
         b.onclick = fn;
       }
       const gtd = el("td", { class: "live-only" }, tr);
@@ -229,12 +230,17 @@ function drawServers(frame) {
   frame.Servers.forEach((s, i) => {
     const r = tbody.rows[i];
     const set = (k, v) => { const c = r.querySelector(`[data-col=${k}]`); if (c.textContent !== v) c.textContent = v; };
-    set("role", s.Up ? `${s.Role}${s.Paused ? " (paused)" : ""} · ${s.Suffrage}` : "down");
+    const role = s.Up ? `${s.Role}${s.Paused ? " (paused)" : ""}` : "down";
+    const rc = r.querySelector("[data-col=role]");
+    if (rc.dataset.v !== role + s.Suffrage) {
+      rc.dataset.v = role + s.Suffrage;
+      rc.textContent = role;
+      el("span", { class: "sub", text: ` ${s.Suffrage}` }, rc);
+    }
     set("term", String(s.Term));
     set("vote", s.VotedFor || "");
     set("index", `${s.LastIndex} / ${s.CommitIndex}`);
-    set("health", s.Healthy === null ? "–" : s.Healthy ? "healthy" : "unhealthy");
-    set("serf", s.SerfStatus || "–");
+    set("health", `${s.Healthy === null ? "–" : s.Healthy ? "healthy" : "unhealthy"} · ${s.SerfStatus || "–"}`);
   });
 }
 function fillSelect(sel, names, offset = 0) {
@@ -321,7 +327,7 @@ function drawLogs(frame) {
 function drawTimeline(points, nowNs, cursorNs) {
   const root = $("ft-chart");
   root.textContent = "";
-  const W = 600, H = 180, L = 34, R = 10, T = 10, B = 24;
+  const W = 600, H = 180, L = 34, R = 26, T = 10, B = 24;
   const end = Math.max(nowNs, S.endNs && S.mode === "replay" ? S.endNs : 0, 1e9);
   let ymax = 2;
   for (const p of points) ymax = Math.max(ymax, p[2] || 0, p[3] || 0);
@@ -337,10 +343,11 @@ function drawTimeline(points, nowNs, cursorNs) {
     svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#eee" }, root);
     svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#333", text: v }, root);
   }
-  const ticks = 6;
-  for (let i = 0; i <= ticks; i++) {
-    const t = (end * i) / ticks;
-    svg("text", { x: x(t), y: H - 6, "text-anchor": "middle", "font-size": 11, fill: "#333", text: fmtDur(Math.round(t / 1e9) * 1e9) }, root);
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+  const step = (steps.find((s) => end / 1e9 / s <= 7) || 86400) * 1e9;
+  for (let t = 0; t <= end; t += step) {
+    svg("line", { x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4, stroke: "#333" }, root);
+    svg("text", { x: x(t), y: H - 6, "text-anchor": "middle", "font-size": 11, fill: "#333", text: t === 0 ? "0s" : fmtDur(t) }, root);
   }
   const path = (idx, colour, dash, width, cls) => {
     let d = "", prev = null;
