@@ -176,10 +176,12 @@ def test_replay_scrub_shows_the_health_report_of_that_time(browser: Any, shots: 
             slider = by_id(browser, "scrub")
             js(browser, "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
                slider, str(at // 10**6))
-            wait(browser, lambda d: by_id(d, "scrub-out").text == f"{seconds}s", f"the slider at {seconds}s")
+            label = f"{seconds}s"
+            wait(browser, lambda d, label=label: by_id(d, "scrub-out").text == label, f"the slider at {label}")
             expected = [line for line in timeline if line["t_ns"] <= at][-1]
-            wait(browser, lambda d: json.loads(by_id(d, "health-raw").get_attribute("textContent") or "null")
-                 == expected["health"], f"the health report of {expected['t']}")
+            wait(browser, lambda d, health=expected["health"]: json.loads(
+                by_id(d, "health-raw").get_attribute("textContent") or "null") == health,
+                f"the health report of {expected['t']}")
             assert ft_value(browser) == str(expected["health"]["FailureTolerance"])
             down = browser.find_element("css selector", '#servers tr[data-server="node1"] td[data-col="role"]').text
             assert down.startswith("down") == (12 <= seconds < 35)

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
 from autopilot_sim.api.wire import JSON, Response, first, parse_go_uint64
-from autopilot_sim.durations import DurationError, parse_duration
+from autopilot_sim.durations import parse_duration
 from autopilot_sim.web.view import LiveView, pick_messages, report_point
 
 #: The clock rates the API accepts (the page's slider spans 0.1x..100x).
 MIN_SPEED = 0.01
 MAX_SPEED = 1000.0
-#: Longest single step (simulated).
-MAX_STEP_NS = 3600 * 10**9
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -40,7 +39,7 @@ _TYPES = {
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def static_files() -> dict[str, bytes]:
     """Every file of the page, by name (read once; the directory is flat, so no path can escape)."""
     root = resources.files("autopilot_sim.web") / "static"
@@ -116,45 +115,34 @@ def sim_view(api: Any, req: Any) -> Response:
     }, pretty=req.pretty)
 
 
-def _body_value(req: Any, key: str) -> tuple[str | None, Response | None]:
-    """``?key=`` or the JSON body's ``Key`` (either spelling), as text."""
-    raw = first(req.query, key.lower())
-    if raw:
-        return raw, None
-    if req.body:
-        try:
-            data = json.loads(req.body)
-        except (ValueError, RecursionError) as exc:
-            return None, Response.text(400, f"Error parsing body: invalid JSON: {exc}")
-        if not isinstance(data, dict):
-            return None, Response.text(400, f"Error parsing body: expected a JSON object like {{\"{key}\": ...}}")
-        unknown = sorted(k for k in data if k.lower() != key.lower())
-        if unknown:
-            return None, Response.text(400, f"Error parsing body: unknown key {json.dumps(unknown[0])}; "
-                                            f"the only key is \"{key}\"")
-        for k, v in data.items():
-            return (json.dumps(v) if not isinstance(v, str) else v), None
-    return None, None
+#: What ?by= accepts (the OpenAPI pattern says the same): 1ms..999s in whole ms or s.
+STEP_BY = re.compile(r"[1-9][0-9]{0,2}(ms|s)")
 
 
 def sim_speed(api: Any, req: Any) -> Response:
-    """POST /v1/sim/speed with ``{"Speed": X}`` (or ``?speed=X``): simulated seconds per wall second."""
+    """POST /v1/sim/speed with ``{"Speed": X}``: simulated seconds per wall second from now on."""
     refused = api._sim_guard(req, ("POST", "PUT"))
     if refused is not None:
         return refused
-    raw, error = _body_value(req, "Speed")
-    if error is not None:
-        return error
-    if raw is None:
-        return Response.text(400, 'Error parsing speed: missing: send {"Speed": 10} or ?speed=10')
+    hint = f'; send {{"Speed": X}} with X from {MIN_SPEED:g} to {MAX_SPEED:g} (simulated seconds per wall second)'
+    if not req.body:
+        return Response.text(400, "Error parsing speed: Request body is empty" + hint)
     try:
-        speed = float(raw)
-    except ValueError:
-        speed = math.nan
-    if not (math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED):
-        return Response.text(400, f"Error parsing speed: must be a number from {MIN_SPEED:g} to {MAX_SPEED:g} "
-                                  f"(simulated seconds per wall-clock second), got {raw}")
-    result = api.live.set_speed(speed)
+        data = json.loads(req.body)
+    except (ValueError, RecursionError) as exc:
+        return Response.text(400, f"Error parsing speed: invalid JSON: {exc}" + hint)
+    if not isinstance(data, dict):
+        return Response.text(400, f"Error parsing speed: expected a JSON object, got {type(data).__name__}" + hint)
+    unknown = sorted(k for k in data if k != "Speed")
+    if unknown:
+        return Response.text(400, f"Error parsing speed: unknown key {json.dumps(unknown[0])}" + hint)
+    if "Speed" not in data:
+        return Response.text(400, "Error parsing speed: missing Speed" + hint)
+    speed = data["Speed"]
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (
+            math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED):
+        return Response.text(400, f"Error parsing speed: Speed: got {json.dumps(speed)}" + hint)
+    result = api.live.set_speed(float(speed))
     if result.status != 200:
         return Response.text(result.status, result.error or "")
     return Response.json(api.live.state(), pretty=req.pretty)
@@ -162,25 +150,21 @@ def sim_speed(api: Any, req: Any) -> Response:
 
 def sim_step(api: Any, req: Any) -> Response:
     """POST /v1/sim/step[?by=DURATION]: on a paused clock, process the next instant that has
-    events (or advance by DURATION); answers the clock."""
+    events (or advance by DURATION, 1ms..999s in whole ms or s); answers the clock."""
     refused = api._sim_guard(req, ("POST", "PUT"))
     if refused is not None:
         return refused
-    raw, error = _body_value(req, "By")
-    if error is not None:
-        return error
+    raw = first(req.query, "by")
     by_ns = None
-    if raw:
-        try:
-            by_ns = parse_duration(raw)
-        except DurationError as exc:
-            return Response.text(400, f"Error parsing by: {exc} (a Go duration such as 100ms)")
-        if not 0 < by_ns <= MAX_STEP_NS:
-            return Response.text(400, f"Error parsing by: must be more than 0s and at most 1h0m0s, got {raw}")
+    if raw != "":
+        if not STEP_BY.fullmatch(raw):
+            return Response.text(400, f"Error parsing by: expected a duration from 1ms to 999s in whole ms or s "
+                                      f"(e.g. 100ms, 5s), got {json.dumps(raw)}")
+        by_ns = parse_duration(raw)
     result = api.live.step(by_ns)
     if result.status != 200:
         return Response.text(result.status, result.error or "")
     return Response.json(api.live.state(), pretty=req.pretty)
 
 
-__all__ = ["JSON", "sim_speed", "sim_step", "sim_view", "static_files", "ui", "live_view"]
+__all__ = ["JSON", "live_view", "sim_speed", "sim_step", "sim_view", "static_files", "ui"]

@@ -27,7 +27,12 @@ from urllib.parse import parse_qs, urlsplit
 from autopilot_sim.api.wire import JSON, Response, go_json
 from autopilot_sim.durations import MILLISECOND, format_duration
 from autopilot_sim.web import endpoints
-from autopilot_sim.web.view import MessageTap, build_frame, pick_messages, timeline_point
+from autopilot_sim.web.view import (
+    MessageTap,
+    build_frame,
+    pick_messages,
+    timeline_point,
+)
 
 #: Default simulated time between two frames, and the most frames a replay keeps.
 DEFAULT_INTERVAL = 100 * MILLISECOND

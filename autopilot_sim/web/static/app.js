@@ -307,6 +307,9 @@ function drawLogs(frame) {
   servers.slice(0, rows).forEach((s, r) => {
     const y = 20 + r * rowH;
     svg("text", { x: 4, y: y + 15, "font-size": 13, "font-weight": 600, fill: s.Up ? "#111" : "#888", text: s.Name }, root);
+    const last = s.Log.length ? s.Log[s.Log.length - 1][0] : 0;
+    if (last < first) svg("text", { x: left, y: y + 15, "font-size": 12, fill: "#555",
+      text: `${s.Up ? "" : "down · "}log ends at index ${last}, commit ${s.CommitIndex}` }, root);
     for (const [index, term] of s.Log) {
       if (index < first) continue;
       const x = left + (index - first) * cell;
