@@ -211,3 +211,22 @@ def test_view_command_rejects_a_directory_that_is_not_a_run(tmp_path: Path, caps
     assert main(["view", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
     assert main(["view", str(tmp_path), "--interval", "soon"]) == 2
+
+
+def test_replay_of_a_served_session_applies_its_api_commands(tmp_path: Path) -> None:
+    sc = scenario(servers=3, duration="30s")
+    with served(sc, start_at="4s", paused=True, end=None) as server:
+        raw = Raw(server)
+        raw.json("POST", "/v1/sim/events", {"crash": "leader"})
+        raw.json("POST", "/v1/sim/step?by=5s")
+        raw.json("POST", "/v1/sim/events", {"partition": [["node1"]]})
+        raw.json("POST", "/v1/sim/step?by=3s")
+        raw.close()
+    out = tmp_path / "served"
+    server.live.result().write(out)
+    model = ReplayModel(out)
+    model.simulate()
+    assert model.reproduced
+    at_end = model.frame_at(12 * SECOND)
+    assert at_end is not None and sum(1 for s in at_end["Servers"] if not s["Up"]) == 1
+    assert at_end["Blocked"]  # the partition
