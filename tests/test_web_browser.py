@@ -149,6 +149,22 @@ def test_acl_token_prompt(browser: Any) -> None:
         assert browser.switch_to.active_element.get_attribute("id") == "btn-step"
         ActionChains(browser).send_keys(Keys.ENTER).perform()  # Enter on Step advances the paused clock
         wait(browser, lambda d: server.live.snapshot.t_ns > 4 * 10**9, "a step from the keyboard")
+        # Partition groups by dragging a chip (HTML5 drag and drop, dispatched as the browser would).
+        js(browser, """
+            const chip = document.querySelector('.chip[data-server="node3"]');
+            const target = document.querySelector('.group[data-group="C"]');
+            const dt = new DataTransfer();
+            chip.dispatchEvent(new DragEvent('dragstart', {dataTransfer: dt, bubbles: true}));
+            target.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            target.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        """)
+        assert by_id(browser, "group-node3").get_attribute("value") == "C"
+        assert [c.text for c in browser.find_elements("css selector", '.group[data-group="C"] .chip')] == ["node3"]
+        # Large text for a projector.
+        by_id(browser, "btn-large").click()
+        assert "large" in by_id(browser, "btn-large").find_element("xpath", "/html/body").get_attribute("class")
+        assert by_id(browser, "btn-large").get_attribute("aria-pressed") == "true"
+        by_id(browser, "btn-large").click()
         status = Raw(server).json("GET", "/v1/sim/time", headers=token(ADMIN))[0]
         assert status == 200
         browser.execute_script("sessionStorage.clear()")

@@ -450,7 +450,12 @@ async function poll() {
   pollBusy = true;
   const started = performance.now();
   try {
-    const r = await api("GET", `/v1/sim/view?messages=${S.msgSeq}&reports=${S.reportPos}`);
+    // the three reads go out together (the server answers each from a published snapshot)
+    const [r, e, h] = await Promise.all([
+      api("GET", `/v1/sim/view?messages=${S.msgSeq}&reports=${S.reportPos}`),
+      tick % 2 === 0 ? api("GET", `/v1/sim/events?since=${S.eventPos}`) : null,
+      tick % 4 === 0 ? api("GET", "/v1/operator/autopilot/health") : null,
+    ]);
     if (r.status === 200) {
       const v = r.json();
       S.clock = v.Clock; S.frame = v.Frame;
@@ -464,13 +469,9 @@ async function poll() {
     } else if (r.status !== 403) {
       banner(`GET /v1/sim/view: ${r.status} ${r.text}`);
     }
-    if (tick % 2 === 0) {
-      const e = await api("GET", `/v1/sim/events?since=${S.eventPos}`);
-      if (e.status === 200) { const v = e.json(); addEvents(v.Events); S.eventPos = v.Next; }
-    }
-    if (tick % 4 === 0) {
-      const h = await api("GET", "/v1/operator/autopilot/health");
-      if (h.text !== S.healthText || h.status !== S.healthStatus) { S.healthText = h.text; S.healthStatus = h.status; drawHealth(h.status, h.text); }
+    if (e && e.status === 200) { const v = e.json(); addEvents(v.Events); S.eventPos = v.Next; }
+    if (h && (h.text !== S.healthText || h.status !== S.healthStatus)) {
+      S.healthText = h.text; S.healthStatus = h.status; drawHealth(h.status, h.text);
     }
     tick++;
   } catch (err) {
