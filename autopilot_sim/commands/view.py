@@ -18,7 +18,7 @@ from typing import Any
 
 EXAMPLES = """examples:
   autopilot-sim run scenarios/demo.yaml --out runs/demo
-  autopilot-sim view runs/demo                 # then open http://127.0.0.1:4647/ui/
+  autopilot-sim view runs/demo                 # then open http://127.0.0.1:4649/ui/
   autopilot-sim serve scenarios/demo.yaml --out runs/served   # a served session replays too
   autopilot-sim view runs/served --port 0      # any free port
 """
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds summary.json, timeline.jsonl, "
                                                       "events.jsonl, scenario.yaml)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
-    p.add_argument("--port", type=int, default=4647, help="port (default: 4647; 0 picks a free one)")
+    p.add_argument("--port", type=int, default=4649, help="port (default: 4649, next to serve's 4646 and clear of Nomad's 4647/4648; 0 picks a free one)")
     p.add_argument("--interval", metavar="DURATION",
                    help="simulated time between two frames of the server diagram (default: 100ms, "
                         "coarser for long runs)")
