@@ -11,10 +11,14 @@ import argparse
 import importlib
 import sys
 
+from autopilot_sim.commands import ExamplesFormatter
+
 # Subcommand modules, in the order `--help` lists them.
 COMMAND_MODULES = (
     "run",
+    "sweep",
     "explain",
+    "health",
     "validate",
     "schema",
     "conformance",
@@ -34,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="autopilot-sim",
         description="Simulate a Nomad-style Raft cluster and its autopilot controller.",
+        epilog="""examples:
+  autopilot-sim run scenarios/demo.yaml --out runs/demo --plot
+  autopilot-sim health runs/demo --at 45s
+  autopilot-sim explain runs/demo --at 45s
+""",
+        formatter_class=ExamplesFormatter,
     )
     from autopilot_sim import __version__
 

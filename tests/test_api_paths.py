@@ -209,3 +209,9 @@ def test_escape_path_matches_go() -> None:
     assert gourl.escape_path("/$&+,/:;=@-_.~") == "/$&+,/:;=@-_.~"
     assert gourl.escape_path("/\r\n\x7f\xe9") == "/%0D%0A%7F%E9"
     assert gourl.escape_path("/!'()*[]") == "/%21%27%28%29%2A%5B%5D"
+
+
+def test_handle_takes_a_unicode_target_as_its_utf8_bytes(server) -> None:
+    # Called directly (not through the socket), a str target with non-Latin-1 text must not raise.
+    answer = server.api.handle("GET", "//v1/status/l\u00e9ader\u2603", {}, None)
+    assert (answer.status, answer.headers) == (301, [("Location", "/v1/status/l%25C3%25A9ader%25E2%2598%2583")])

@@ -119,3 +119,22 @@ def test_nonvoter_with_a_higher_term_makes_leaders_step_down_until_the_term_catc
     assert all(e["term"] < 10 for e in downs)  # the deposed leaders kept their own terms
     c.run(c.now + 10 * S)
     assert c.leaders_elected == 9 and c.servers["x"].node.role == FOLLOWER
+
+
+def test_leadership_transfer_under_load_elects_the_target_in_one_round():
+    """TimeoutNow goes out only when no AppendEntries with entries is in flight to the target
+    (hashicorp/raft's synchronous replicateTo): a TimeoutNow that overtook the last entries
+    would start an election the target loses (seen as a second election or a failed transfer)."""
+    for seed in range(1, 9):
+        c = cluster_with(seed=seed, wps=200)
+        c.run(c.now + seed * 3_100_000)  # transfer at various points of the write stream
+        old = c.leader_name
+        target = next(n for n in names(3) if n != old)
+        server = c.leader()
+        assert server.node.transfer_leadership(target, c.now)
+        c._flush(server)
+        t0 = c.now
+        t = run_until(c, lambda c: c.leader_name not in (None, old), t0 + 2 * S)
+        assert t is not None, f"seed {seed}: the transfer did not move the leader"
+        assert c.leader_name == target, f"seed {seed}: {c.leader_name} won, not {target}"
+        assert [e["kind"] for e in c.recorder.events].count("election_started") == 2, f"seed {seed}"

@@ -235,21 +235,17 @@ def test_timeline_step_lines_match_the_timeline(runs):
 
 
 def test_timeline_marks_every_event_with_non_overlapping_labels(runs):
+    from autopilot_sim.plot_labels import timeline_marks
+
     for name in ("demo", "leader_crash", "no_quorum"):
         run = plot.load_run(runs[name])
         fig = plot.failure_tolerance_timeline(run)
-        labels = plot.event_labels(run)
+        marks = timeline_marks(run)
         lines, texts = _gids(fig, "event-line-"), _gids(fig, "event-label-")
-        assert len(lines) == len(texts) == len(labels), name
+        assert len(lines) == len(texts) == len(marks), name
         assert [t.get_text() for t in sorted(texts, key=lambda a: int(a.get_gid().rsplit("-", 1)[1]))] == \
-            [text for _, _, text in labels]
-        canvas = FigureCanvasAgg(fig)  # lay out and draw: real text extents
-        canvas.draw()
-        renderer = canvas.get_renderer()
-        boxes = [Text.get_window_extent(t, renderer) for t in texts]  # the text, not its leader line
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                assert not boxes[i].overlaps(boxes[j]), f"{name}: {texts[i].get_text()!r} / {texts[j].get_text()!r}"
+            [m.text for m in marks]
+        assert_labels_clear(fig, name)
     leader_lines = [t for t in plot.event_labels(plot.load_run(runs["demo"])) if t[1] == "leader"]
     assert len(leader_lines) >= 3  # first election, the partitioned leader stepping down, the new leader
 
@@ -464,3 +460,137 @@ def test_run_with_plot_writes_both_pngs(tmp_path, capsys):
     again = tmp_path / "again"
     assert main(["run", str(scenario), "--out", str(again), "--quiet"]) == 0
     assert not (again / "timeline.png").exists()  # only with --plot
+
+
+# --- event labels: geometry on the rendered figure ---------------------------------------------------
+
+
+def assert_labels_clear(fig, name: str) -> None:
+    """Lay out and draw `fig`, then check with real text extents that no event label, event
+    number or table entry overlaps another or the title, and that no label's connector (its
+    vertical from the axes' top) passes through another label."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = _gids(fig, "event-label-") + _gids(fig, "event-number-")
+    boxes = [(t, Text.get_window_extent(t, renderer)) for t in labels]  # the text, not its connector
+    table = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    for legend in table:
+        boxes += [(t, t.get_window_extent(renderer)) for t in legend.get_texts() if t.get_text().strip()]
+    title = ax.title.get_window_extent(renderer)
+    for i, (ti, bi) in enumerate(boxes):
+        assert not bi.overlaps(title), f"{name}: {ti.get_text()!r} overlaps the title"
+        for tj, bj in boxes[i + 1:]:
+            assert not bi.overlaps(bj), f"{name}: {ti.get_text()!r} / {tj.get_text()!r}"
+    top = ax.get_window_extent(renderer).y1
+    for t in _gids(fig, "event-label-"):
+        box = Text.get_window_extent(t, renderer)
+        x = ax.transData.transform((t.xy[0], 0))[0]  # the connector's x, from the axes' top to the label
+        for other in _gids(fig, "event-label-"):
+            if other is t:
+                continue
+            ob = Text.get_window_extent(other, renderer)
+            crosses = ob.x0 + 0.5 < x < ob.x1 - 0.5 and ob.y0 < box.y0 and ob.y1 > top
+            assert not crosses, f"{name}: the line of {t.get_text()!r} crosses {other.get_text()!r}"
+
+
+CROWDED = REPO / "tests" / "scenarios" / "crowded-timeline.yaml"
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("crowded") / "run"
+    assert main(["run", str(CROWDED), "--out", str(out), "--quiet"]) == 0
+    return plot.load_run(out)
+
+
+def test_a_crowded_timeline_moves_its_labels_into_a_numbered_table(crowded):
+    from autopilot_sim.plot_labels import timeline_marks
+
+    marks = timeline_marks(crowded)
+    assert len(marks) >= 30
+    fig = plot.failure_tolerance_timeline(crowded)
+    assert not _gids(fig, "event-label-")  # no labels above the axes: they would not fit
+    numbers = _gids(fig, "event-number-")
+    (legend,) = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
+    assert len(entries) == len(marks) and len(_gids(fig, "event-line-")) == len(marks)
+    assert entries[0].startswith("1  ") and int(entries[-1].split()[0]) == len(numbers)
+    assert any("serf: node5 failed" in e for e in entries)  # serf's verdicts are marked
+    assert any("set-config max_trailing_logs=100" in e for e in entries)
+    assert_labels_clear(fig, "crowded")
+
+
+def test_timeline_marks_serf_failures_removals_and_api_writes(runs):
+    from autopilot_sim.plot_labels import operator_marks
+    from autopilot_sim.rundata import Run
+
+    run = plot.load_run(runs["demo"])
+    marks = operator_marks(run)
+    texts = [text for _, _, text in marks]
+    assert "serf: node1 failed" in texts and "serf: node1 left" in texts and "remove node1" in texts
+    assert texts.count("remove node1") == 1  # autopilot's decision and Nomad's Raft removal: one mark
+    api = Run(timeline=[], events=[{"t_ns": 5, "t": "5ns", "kind": "api_config_write", "index": 9, "message": ""}])
+    assert operator_marks(api) == [(5, "config", "API set-config (index 9)")]
+
+
+def test_label_rows_keep_connectors_clear():
+    from autopilot_sim.plot_labels import pack_rows
+
+    # a burst of three events: a staircase, none of whose connectors crosses another label
+    xs = [10.0, 10.5, 11.0, 11.2]
+    placed = pack_rows(xs, [5.0] * 4, 100.0)
+    assert placed is not None
+    for i, p in enumerate(placed):
+        for j, q in enumerate(placed):
+            if i == j:
+                continue
+            assert q.row != p.row or q.right <= p.left or q.left >= p.right  # no overlap in a row
+            if q.row < p.row:
+                assert not q.left <= xs[i] <= q.right  # p's connector passes q's row clear of q
+    assert pack_rows([float(i) for i in range(10)], [50.0] * 10, 100.0, max_rows=3) is None
+
+
+def test_given_axes_put_a_crowded_table_beside_the_plot(crowded):
+    fig = Figure(figsize=(11, 5))
+    ax = fig.add_subplot()
+    plot.failure_tolerance_timeline(crowded, ax=ax)
+    assert [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    assert _gids(fig, "event-number-")
+
+
+def test_run_plot_writes_the_contact_figure_too(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", str(REPO / "scenarios" / "follower-crash-cleanup.yaml"), "--out", str(out), "--plot",
+                 "--quiet"]) == 0
+    for name in ("timeline.png", "swimlanes.png", "contact.png"):
+        assert (out / name).stat().st_size > 10_000, name
+
+
+def test_hundreds_of_marks_keep_a_bounded_table(crowded):
+    from autopilot_sim.plot_labels import TABLE_MAX
+    from autopilot_sim.rundata import Run
+
+    events = [{"t_ns": 10**9 + i * 1_500_000_000, "t": "", "kind": "crash" if i % 2 == 0 else "restart",
+               "server": f"node{i % 5 + 1}", "message": ""} for i in range(150)]
+    run = Run(timeline=crowded.timeline, events=events, summary=crowded.summary, scenario=crowded.scenario)
+    fig = plot.failure_tolerance_timeline(run)
+    assert len(_gids(fig, "event-line-")) == 150  # every moment keeps its line
+    (legend,) = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
+    assert len(entries) <= TABLE_MAX + 1 and entries[-1].startswith(f"… {150 - (len(entries) - 1)} more")
+    assert_labels_clear(fig, "hundreds")
+
+
+def test_contact_marks_the_crash_serf_verdict_and_removal(runs):
+    run = plot.load_run(runs["demo"])
+    fig = plot.contact(run)
+    marks = _gids(fig, "contact-mark-")
+    xs = sorted({round(m.get_xdata()[0], 3) for m in marks})
+    crash = next(e for e in run.events if e["kind"] == "crash")["t_ns"] / SECOND
+    failed = next(e for e in run.events if e["kind"] == "serf_member" and e["status"] == "failed")["t_ns"] / SECOND
+    assert round(crash, 3) in xs and round(failed, 3) in xs
+    assert len(marks) % 2 == 0  # each moment in both panels
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert {"crash / pause", "serf: failed / left", "removed from Raft"} <= set(labels)

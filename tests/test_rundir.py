@@ -146,7 +146,7 @@ def test_a_plot_appears_whole_or_not_at_all(tmp_path):
 def test_run_with_plot_into_an_existing_directory(tmp_path):
     out = tmp_path / "run"
     assert main(["run", str(DEMO), "--out", str(out), "--quiet", "--until", "20s", "--plot"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted((*RUN_FILES, "swimlanes.png", "timeline.png"))
+    assert sorted(p.name for p in out.iterdir()) == sorted((*RUN_FILES, "contact.png", "swimlanes.png", "timeline.png"))
     # Run again without --plot: the plots of the earlier run go with it.
     assert main(["run", str(DEMO), "--out", str(out), "--quiet", "--until", "20s", "--seed", "2"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)

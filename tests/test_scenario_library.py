@@ -50,6 +50,11 @@ LIBRARY = (
     "flapping-link",
     "howard-partial-partition",
     "howard-partial-partition-no-prevote",
+    "enterprise-zone-failover",
+    "enterprise-zone-lost",
+    "enterprise-upgrade-migration",
+    "enterprise-upgrade-stalled",
+    "enterprise-read-replicas",
 )
 
 UPDATE = 2 * SECOND  # autopilot update interval (Nomad's ServerHealthInterval)
@@ -517,3 +522,81 @@ def test_gossip_firewall_budget_removes_two_and_refuses_the_third_in_one_tick() 
     assert removals[2]["t_ns"] - removals[0]["t_ns"] == 60 * SECOND  # the next 60s reconcile tick
     # Raft itself never lost a leader: the fault was gossip-only.
     assert run.result.summary["leader_changes"] == 1
+
+
+# ------------------------------------------------------------------------------ enterprise
+
+
+def test_enterprise_zone_failover_promotes_the_standby_of_the_same_zone() -> None:
+    run = run_of("enterprise-zone-failover")
+    first = run.of("demotion")[:3]
+    assert sorted(e["server"] for e in first) == ["a2", "b2", "c2"]  # one voter per zone
+    assert all("one voter per zone" in e["rule"] for e in first)
+    promotions = run.of("promotion")
+    assert [e["server"] for e in promotions] == ["c2"]
+    assert "redundancy zone c: the zone has no healthy voter" in promotions[0]["rule"]
+    # The dead voter left zone c only after its standby voted.
+    removal = run.of("removal", "c1")[0]
+    assert removal["t_ns"] >= promotions[0]["t_ns"]
+
+
+def test_enterprise_zone_lost_lends_an_extra_voter_and_takes_it_back() -> None:
+    run = run_of("enterprise-zone-lost")
+    extra = run.of("promotion", "a2")
+    assert len(extra) == 1 and "zone-extra-voter from zone a" in extra[0]["rule"]
+    covered = run.of("demotion", "c1")
+    assert covered and covered[0]["t_ns"] > extra[0]["t_ns"]
+    assert not run.of("removal", "c1") and not run.of("removal", "c2")  # the lost zone is kept
+    back = run.of("promotion", "c1")
+    assert back and back[0]["t_ns"] > covered[0]["t_ns"]
+    returned = [e for e in run.of("demotion", "a2") if e["t_ns"] > back[0]["t_ns"]]
+    assert returned and "one voter per zone" in returned[0]["rule"]
+
+
+def test_enterprise_upgrade_migration_walks_every_status_in_order() -> None:
+    run = run_of("enterprise-upgrade-migration")
+    statuses = [e["after"] for e in run.of("upgrade_status")]
+    assert statuses == ["idle", "await-new-servers", "await-new-voters", "promoting", "demoting",
+                        "leader-transfer", "demoting", "await-server-removal", "idle"]
+    transfer = run.of("leadership_transfer")
+    assert len(transfer) == 1 and transfer[0]["target"].startswith("new")
+    assert len(run.of("election_started")) == 2  # bootstrap and the transfer
+    assert sorted(e["server"] for e in run.of("promotion")) == ["new1", "new2", "new3"]
+    assert sorted(e["server"] for e in run.of("demotion")) == ["old1", "old2", "old3"]
+
+
+def test_enterprise_upgrade_stalled_never_changes_a_vote() -> None:
+    run = run_of("enterprise-upgrade-stalled")
+    assert not run.of("promotion") and not run.of("demotion") and not run.of("leadership_transfer")
+    held = [e for e in run.of("refused", "new1") if "upgrade migration" in e["rule"]]
+    assert held and "0 ready now" in held[0]["rule"]
+
+
+def test_enterprise_read_replicas_are_never_promoted() -> None:
+    run = run_of("enterprise-read-replicas")
+    assert all(not e["server"].startswith("replica") for e in run.of("promotion"))
+    for line in run.reports(5 * SECOND):
+        if line["status"] == 500:
+            continue
+        assert not {"replica1", "replica2"} & set(line["health"]["Voters"])
+        assert line["health"]["ReadReplicas"] == ["replica1", "replica2"]
+
+
+def test_enterprise_upgrade_migration_never_loses_quorum_across_50_seeds() -> None:
+    """A fault-free migration moves every vote without ever losing the quorum: no leader steps
+    down for want of a quorum, the only election after bootstrap is the leadership transfer,
+    leaderless time stays that of one election, and by 1m15s (the migration's last step is
+    due at ~1m11s; the old servers' graceful leaves come later) every seed has the three new
+    servers as the only voters, waiting for the old ones to be removed."""
+    scenario = load_scenario(SCENARIO_DIR / "enterprise-upgrade-migration.yaml")
+    for seed in range(1, 51):
+        result = Simulation(scenario, seed=seed, until=75 * SECOND).run()
+        events = result.recorder.events
+        assert result.summary["safety_violation"] is None, seed
+        assert not [e for e in events if e["kind"] == "leader_stepped_down" and "quorum" in e["message"]], seed
+        assert [e["kind"] for e in events].count("election_started") == 2, seed
+        assert result.summary["time_without_leader_s"] < 3.0, seed  # bootstrap + one transfer election
+        statuses = [e["after"] for e in events if e["kind"] == "upgrade_status"]
+        assert statuses[-1] == "await-server-removal", (seed, statuses)
+        final = result.timeline[-1]["health"]
+        assert sorted(final["Voters"]) == ["new1", "new2", "new3"], seed

@@ -14,7 +14,8 @@ Nomad's order of checks, which decides *which* error a bad request gets (``comma
    ``Error parsing cas value: ...``);
 3. ``?region`` other than the cluster's: 500 ``No path to region``;
 4. forwarding to the leader (not for ``?stale`` reads): 500 ``No cluster leader``;
-5. ACL: 403 ``Permission denied``;
+5. ACL: 403 ``Permission denied`` (the Raft peer removal and leadership transfer need a
+   management token, as Nomad's RPCs check ``IsManagement``);
 6. the operation itself.
 
 Nomad holds a request up to 5 s waiting for a leader before answering ``No cluster leader``;
@@ -136,6 +137,8 @@ class NomadApi:
         one character per byte); ``body`` is None when the request had no body (Go's
         ``http.NoBody``), else its bytes. Paths are routed as Nomad's Go mux routes them
         (`autopilot_sim.api.gourl`)."""
+        if any(ord(c) > 0xFF for c in target):  # a caller's str, not request-line bytes: use its UTF-8
+            target = target.encode("utf-8", "surrogateescape").decode("latin-1")
         if target == "*":  # Go: OPTIONS * is answered by the server, anything else by the mux
             return Response(200) if method == "OPTIONS" else Response(400, close=True)
         try:
@@ -297,15 +300,71 @@ class NomadApi:
         if sub.startswith("configuration"):
             return self._raft_configuration(req)
         if sub.startswith("peer"):
-            if req.method != "DELETE":
-                return _text(404, INVALID_METHOD)
-            return _text(501, "autopilot-sim does not implement removing Raft peers; inject "
-                              '{"force_leave": "<server>"} at POST /v1/sim/events instead')
+            return self._raft_remove_peer(req)
         if sub.startswith("transfer-leadership"):
-            if req.method not in ("POST", "PUT"):
-                return _text(405, INVALID_METHOD)
-            return _text(501, "autopilot-sim does not implement leadership transfer through the API")
+            return self._raft_transfer_leadership(req)
         return _text(404, INVALID_METHOD)
+
+    def _raft_write_checks(self, req: _Request) -> Response | None:
+        """What a Raft operator write meets after its own parameter checks: the region, the
+        forwarding to the leader, then the ACL. Nomad's RPCs require a management token
+        (``IsManagement``), not just ``operator:write``."""
+        error = self._other_region(req)
+        if error is None and self.live.snapshot.leader is None:
+            error = _text(500, NO_LEADER_ERROR)
+        if error is None:
+            error = self._denied(req, MANAGEMENT)
+        return error
+
+    def _raft_remove_peer(self, req: _Request) -> Response:
+        """DELETE /v1/operator/raft/peer?id=<server ID> (OperatorRaftPeer + RaftRemovePeerByID).
+
+        Current Nomad refuses ``?address=`` (Raft protocol 3 removes by ID only) and answers a
+        success with an empty 200. An unknown ID is a plain error there, hence 500."""
+        if req.method != "DELETE":
+            return _text(404, INVALID_METHOD)
+        if "address" in req.query:
+            return _text(400, "Removing a peer by address is not supported in the current raft protocol version")
+        if "id" not in req.query:
+            return _text(400, "Must specify the peer's ID to remove")
+        error = self._raft_write_checks(req)
+        if error is not None:
+            return error
+        result = self.live.submit_remove_peer(req.query["id"][0])
+        if result.status != 200:
+            return _text(result.status, result.error or "")
+        return Response(200, b"")
+
+    def _raft_transfer_leadership(self, req: _Request) -> Response:
+        """PUT|POST /v1/operator/raft/transfer-leadership?id=|?address= (Nomad 1.9+).
+
+        Parameter errors are Nomad's texts (400). Nomad also requires the ID to be a UUID and
+        the address to be IP:port; simulated servers are named (ID = address = name), so any
+        non-empty value is looked up in the Raft configuration instead (400 if absent). The
+        answer is Nomad's LeadershipTransferResponse, sent once the old leader stepped down."""
+        if req.method not in ("POST", "PUT"):
+            return _text(405, INVALID_METHOD)
+        ids, addresses = req.query.get("id"), req.query.get("address")
+        if ids is None and addresses is None:
+            return _text(400, "must specify id or address")
+        if ids is not None and addresses is not None:
+            return _text(400, "must specify either id or address")
+        if ids is not None and ids[0] == "":
+            return _text(400, "id must be non-empty")
+        if ids is not None and len(ids) > 1:
+            return _text(400, "must specify only one id")
+        if addresses is not None and addresses[0] == "":
+            return _text(400, "address must be non-empty")
+        if addresses is not None and len(addresses) > 1:
+            return _text(400, "must specify only one address")
+        error = self._raft_write_checks(req)
+        if error is not None:
+            return error
+        by, value = ("id", ids[0]) if ids is not None else ("address", addresses[0])  # type: ignore[index]
+        result = self.live.submit_transfer(by, value)
+        if result.status != 200:
+            return _text(result.status, result.error or "")
+        return self._json(req, result.value)
 
     def _raft_configuration(self, req: _Request) -> Response:
         if req.method != "GET":

@@ -34,6 +34,7 @@ from simpy.events import NORMAL
 from autopilot_sim.api.snapshot import Snapshot, SnapshotBuilder
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.durations import SECOND, format_duration
+from autopilot_sim.raft.node import LEADER
 from autopilot_sim.sim.cluster import SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.runner import RunResult, ScenarioRunError, Simulation
@@ -51,7 +52,11 @@ WRITE_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 10.0
 
 #: Event-log kinds that `replay` applies again (everything else is output).
-REPLAYED_KINDS = ("api_event", "api_event_rejected", "api_config_write", "api_config_write_failed")
+REPLAYED_KINDS = ("api_event", "api_event_rejected", "api_config_write", "api_config_write_failed",
+                  "api_raft_remove", "api_raft_remove_failed", "api_leadership_transfer",
+                  "api_leadership_transfer_failed")
+#: Attempts Nomad makes at a leadership transfer before giving up (nomad/leader.go).
+TRANSFER_ATTEMPTS = 3
 
 _FOREVER = float("inf")
 SCENARIO_END = "scenario"
@@ -80,6 +85,20 @@ class _Command:
     def finish(self, result: CommandResult) -> None:
         self.result = result
         self.done.set()
+
+
+@dataclass
+class _PendingTransfer:
+    """A leadership transfer the API asked for: answered once the old leader stepped down, or
+    with an error after `TRANSFER_ATTEMPTS` timed-out attempts."""
+
+    command: _Command
+    leader: str
+    term: int
+    target: str
+    reply: dict[str, Any]
+    attempts: int = 1
+    error: str | None = None
 
 
 @dataclass
@@ -138,6 +157,8 @@ class LiveSimulation:
         self._finished: RunResult | None = None
         self._done: list[tuple[_Command, CommandResult]] = []
         self._snapshot = self._build_snapshot(0)
+        self._transfers: list[_PendingTransfer] = []
+        self.sim.cluster.observers.append(self._on_note)
         #: Callables run on the simulation thread after every published snapshot (the web view
         #: builds its frames there: only that thread may read the simulation).
         self.publish_hooks: list[Callable[[], None]] = []
@@ -188,6 +209,18 @@ class LiveSimulation:
         entry is applied on the leader. 200 with True/False, or an error status and text."""
         return self._submit(_Command("write", (config, cas)), self.write_timeout if timeout is None else timeout,
                             "timed out waiting for the configuration write to be applied "
+                            "(the simulation is paused, or slower than the wall clock)")
+
+    def submit_remove_peer(self, peer_id: str, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        """DELETE /v1/operator/raft/peer?id=: Raft RemoveServer on the leader. 200 once the
+        leader accepted the change (Nomad waits for the commit; here it is milliseconds away)."""
+        return self._submit(_Command("remove_peer", peer_id), timeout, "timed out waiting for the simulation")
+
+    def submit_transfer(self, by: str, value: str, timeout: float | None = None) -> CommandResult:
+        """PUT /v1/operator/raft/transfer-leadership?id= (by "id") or ?address= (by "address"):
+        answered once the old leader stepped down, with Nomad's LeadershipTransferResponse."""
+        return self._submit(_Command("transfer", (by, value)), self.write_timeout if timeout is None else timeout,
+                            "timed out waiting for the leadership transfer "
                             "(the simulation is paused, or slower than the wall clock)")
 
     def submit_event(self, event: Any, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
@@ -301,6 +334,7 @@ class LiveSimulation:
                 else:
                     self._advance(self._wall_target(), SLICE_BUDGET)
                 self._resolve_writes()
+                self._resolve_transfers()
                 behind = self._publish()
                 self._flush_done()  # after publishing: a client sees its own write
                 with self._cond:
@@ -331,6 +365,9 @@ class LiveSimulation:
         for pending in self._pending:
             pending.command.finish(CommandResult(503, error=text))
         self._pending.clear()
+        for transfer in self._transfers:
+            transfer.command.finish(CommandResult(503, error=text))
+        self._transfers.clear()
 
     def _advance(self, target: float, budget: float | None) -> None:
         """Step the simulation towards ``target`` ns; stop early (at a clean boundary) when the
@@ -436,6 +473,10 @@ class LiveSimulation:
         try:
             if kind == "write":
                 self._write(command)
+            elif kind == "remove_peer":
+                self._remove_peer(command)
+            elif kind == "transfer":
+                self._transfer(command)
             else:
                 self._inject(command)
         except BaseException as exc:  # noqa: BLE001
@@ -499,6 +540,103 @@ class LiveSimulation:
                 continue
             keep.append(pending)
         self._pending = keep
+
+    def _remove_peer(self, command: _Command) -> None:
+        peer = command.payload
+        sim = self.sim
+        now = sim.cluster.now
+        self.commands += 1
+        error = sim.nomad.remove_raft_peer(peer)
+        if error is None:
+            sim.recorder.event(now, "api_raft_remove", f"API: Raft peer {peer} removed (RemoveServer)",
+                               server=peer, peer=peer)
+            self._finish(command, CommandResult(200))
+        else:
+            sim.recorder.event(now, "api_raft_remove_failed", f"API: removing Raft peer {peer} failed: {error}",
+                               peer=peer, error=error)
+            self._finish(command, CommandResult(500, error=error))
+
+    def _transfer(self, command: _Command) -> None:
+        """Operator.TransferLeadershipToPeer on the leader (nomad/operator_endpoint.go)."""
+        by, value = command.payload
+        sim = self.sim
+        cluster = sim.cluster
+        now = cluster.now
+        self.commands += 1
+        leader = cluster.leader()
+
+        def failed(status: int, error: str) -> None:
+            sim.recorder.event(now, "api_leadership_transfer_failed",
+                               f"API: leadership transfer to {by} {value} failed: {error}",
+                               by=by, value=value, error=error)
+            self._finish(command, CommandResult(status, error=error))
+
+        if leader is None:
+            failed(500, "No cluster leader")
+            return
+        # In the simulator a server's Raft ID and address are both its name.
+        target = next((sid for sid, _ in leader.node.latest_config if sid == value), None)
+        if target is None:
+            failed(400, f'{by} "{value}" was not found in the Raft configuration')
+            return
+        reply: dict[str, Any] = {"From": {"Address": leader.name, "ID": leader.name},
+                                 "To": {"Address": target, "ID": target}, "Noop": target == leader.name,
+                                 "Err": None}
+        if target == leader.name:
+            sim.recorder.event(now, "api_leadership_transfer",
+                               f"API: leadership transfer to {target}: already the leader (no-op)",
+                               by=by, value=value, target=target, noop=True)
+            self._finish(command, CommandResult(200, value=reply))
+            return
+        if not sim.nomad.transfer_leadership(target):
+            failed(500, "leadership transfer in progress")
+            return
+        sim.recorder.event(now, "api_leadership_transfer",
+                           f"API: leadership transfer from {leader.name} to {target} requested",
+                           by=by, value=value, target=target, noop=False)
+        self._transfers.append(_PendingTransfer(command, leader.name, leader.node.current_term, target, reply))
+
+    def _on_note(self, cluster: Any, server: Any, note: tuple) -> None:
+        """A timed-out transfer attempt is retried (Nomad tries `TRANSFER_ATTEMPTS` times)."""
+        if note[0] != "transfer_timeout" or not self._transfers:
+            return
+        for transfer in self._transfers:
+            if transfer.leader != server.name or transfer.term != note[1] or transfer.error is not None:
+                continue
+            if transfer.attempts >= TRANSFER_ATTEMPTS:
+                transfer.error = (f"failed to transfer leadership in {TRANSFER_ATTEMPTS} attempts. "
+                                  "last error: leadership transfer timeout")
+            else:
+                transfer.attempts += 1
+                cluster.call_at(cluster.now, self._retry_transfer, transfer)
+
+    def _retry_transfer(self, transfer: _PendingTransfer) -> None:
+        sim = self.sim
+        leader = sim.cluster.leader()
+        if leader is None or leader.name != transfer.leader or leader.node.current_term != transfer.term:
+            return  # leadership moved anyway: resolved as done
+        sim.recorder.event(sim.cluster.now, "api_leadership_transfer_retry",
+                           f"API: leadership transfer to {transfer.target} timed out; attempt "
+                           f"{transfer.attempts} of {TRANSFER_ATTEMPTS}", target=transfer.target)
+        if not sim.nomad.transfer_leadership(transfer.target):
+            transfer.error = "leadership transfer in progress"
+
+    def _resolve_transfers(self) -> None:
+        if not self._transfers:
+            return
+        servers = self.sim.cluster.servers
+        keep = []
+        for transfer in self._transfers:
+            node = servers[transfer.leader].node
+            moved = not servers[transfer.leader].up or node.role != LEADER or node.current_term != transfer.term
+            if moved:
+                self._finish(transfer.command, CommandResult(200, value=transfer.reply))
+            elif transfer.error is not None:
+                reply = dict(transfer.reply, Err={})  # a Go error value marshals as {}
+                self._finish(transfer.command, CommandResult(500, value=reply, error=transfer.error))
+            else:
+                keep.append(transfer)
+        self._transfers = keep
 
     def _inject(self, command: _Command) -> None:
         sim = self.sim
@@ -577,6 +715,14 @@ def replay(scenario: Any, events: Iterable[dict[str, Any]], *, seed: int | None 
             raise ReplayError(f"the replay stopped at {format_duration(cluster.now)}: {live.error}")
         if cluster.now != t_ns:
             raise ReplayError(f"cannot go back to {record.get('t')}: the log is not in time order")
+        if kind.startswith("api_raft_remove"):
+            live._remove_peer(_Command("remove_peer", record["peer"]))
+            live._flush_done()
+            continue
+        if kind.startswith("api_leadership_transfer"):
+            live._transfer(_Command("transfer", (record["by"], record["value"])))
+            live._flush_done()
+            continue
         if kind in ("api_event", "api_event_rejected"):
             event = Event.model_validate({"at": format_duration(t_ns), **record["event"]}, context=YAML_CONTEXT)
             command = _Command("event", event)

@@ -6,6 +6,8 @@ Modules, one concern each:
 * `config` — `AutopilotConfig`, Nomad defaults, the JSON wire format, `ConfigStore` (CAS);
 * `state` — `TickInputs` and `build_state` (one state-update tick);
 * `promoter` — the promoter protocol and Nomad CE's `StablePromoter`;
+* `enterprise` — the documented Enterprise promoter (redundancy zones, upgrade migration,
+  custom upgrade versions, read replicas); `versions` — the version ordering it uses;
 * `reconcile` — promotions / demotions / leader transfer and dead-server pruning;
 * `report` — the body and status of GET /v1/operator/autopilot/health;
 * `add_server` — the library's AddServer helper as a pure plan (Consul uses it, Nomad not);

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from autopilot_sim.durations import format_duration
+
 # --- Raft suffrage (hashicorp/raft ServerSuffrage) ------------------------------------------
 
 SUFFRAGE_VOTER = 0
@@ -126,6 +128,9 @@ class ServerState:
     state: str = RAFT_NONE  # RaftState label
     stats: ServerStats = field(default_factory=ServerStats)
     health: ServerHealth = field(default_factory=ServerHealth)
+    #: Whether this tick's stats came from the server (False: kept from an earlier tick because
+    #: the fetch failed). Upstream does not track it; the enterprise promoter uses it (safety).
+    fetched: bool = True
 
     @property
     def id(self) -> str:
@@ -159,18 +164,33 @@ def is_healthy(
     4. its last log term equals the leader's,
     5. it trails the leader by at most MaxTrailingLogs entries.
     """
+    return unhealthy_reason(server, stats, leader_last_term, leader_last_index, last_contact_threshold,
+                            max_trailing_logs) is None
+
+
+def unhealthy_reason(
+    server: Server,
+    stats: ServerStats,
+    leader_last_term: int,
+    leader_last_index: int,
+    last_contact_threshold: int,
+    max_trailing_logs: int,
+) -> str | None:
+    """Which rule of `is_healthy` fails first, in words (None when the server is healthy)."""
     if leader_last_index == 0 or leader_last_term == 0:
-        return False
+        return "no leader reference index or term yet"
     if server.node_status != NODE_ALIVE:
-        return False
+        return f"serf status {server.node_status}"
     if stats.last_contact > last_contact_threshold or stats.last_contact < 0:
-        return False
+        return (f"last contact {format_duration(stats.last_contact)} > LastContactThreshold "
+                f"{format_duration(last_contact_threshold)}")
     if stats.last_term != leader_last_term:
-        return False
+        return f"last log term {stats.last_term} != the leader's {leader_last_term}"
     # Upstream adds two uint64s; keep Go's wrap-around so huge MaxTrailingLogs behave the same.
     if (stats.last_index + max_trailing_logs) & 0xFFFF_FFFF_FFFF_FFFF < leader_last_index:
-        return False
-    return True
+        return (f"{leader_last_index - stats.last_index} entries behind > MaxTrailingLogs "
+                f"{max_trailing_logs}")
+    return None
 
 
 def required_quorum(voters: int) -> int:
@@ -191,6 +211,9 @@ class State:
     order (the order is ours: upstream keeps a Go map). Treat it as read-only.
     `first_state_time` is when autopilot produced its first state since it started on this
     leader; None in the empty state. `voters` is sorted as `sort_servers` describes.
+    `built_at` is the tick time the state was built at (None for hand-made states): the
+    enterprise promoter judges stability for its report while the state is built, where
+    upstream would read the clock.
     """
 
     servers: Mapping[str, ServerState] = field(default_factory=dict)
@@ -200,6 +223,7 @@ class State:
     voters: tuple[str, ...] = ()
     first_state_time: int | None = None
     ext: Any = None
+    built_at: int | None = None
 
     def server(self, server_id: str) -> ServerState | None:
         """The tracked server with this ID, or None."""

@@ -25,7 +25,7 @@ clients must not care either way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import AbstractSet, Any, Mapping, Sequence
 
 from autopilot_sim.autopilot.model import (
     NODE_ALIVE,
@@ -38,6 +38,7 @@ from autopilot_sim.autopilot.model import (
     ServerState,
     State,
 )
+from autopilot_sim.autopilot.versions import version_key
 from autopilot_sim.durations import SECOND, format_duration, format_rfc3339
 
 STATUS_HEALTHY = 200
@@ -173,6 +174,81 @@ def default_enterprise_health(state: State) -> EnterpriseHealth:
     return EnterpriseHealth(
         upgrade=upgrade, optimistic_failure_tolerance=state.failure_tolerance
     )
+
+
+def enterprise_health(
+    *,
+    order: Sequence[str],
+    voting: AbstractSet[str],
+    healthy: AbstractSet[str],
+    read_replicas: Sequence[str],
+    zones: Mapping[str, str],
+    versions: Mapping[str, str],
+    target_version: str,
+    status: str,
+    optimistic_failure_tolerance: int,
+) -> EnterpriseHealth:
+    """The enterprise fields from an enterprise promoter's classification.
+
+    Shapes follow Nomad's `api.OperatorHealthReply` (reference §11): `RedundancyZones` maps a
+    zone to ``{Servers, Voters, FailureTolerance}`` (FailureTolerance: healthy servers of the
+    zone that may fail before the zone has none, i.e. healthy − 1, never negative);
+    `Upgrade` holds Status, TargetVersion, the six per-version lists (voters, non-voters, read
+    replicas of the target / other versions) and per zone the four voter / non-voter lists.
+    `zones` is empty unless redundancy zones are enabled; servers without a zone and read
+    replicas are in no zone. Lists follow `order` and are null when empty (Go nil slices).
+    """
+    replicas = set(read_replicas)
+    target_key = version_key(target_version)
+    zone_names = sorted({z for sid, z in zones.items() if z and sid not in replicas})
+    by_zone: dict[str, Any] = {}
+    upgrade_zones: dict[str, Any] = {}
+    for zone in zone_names:
+        members = [sid for sid in order if zones.get(sid) == zone and sid not in replicas]
+        alive = sum(1 for sid in members if sid in healthy)
+        by_zone[zone] = {
+            "Servers": _list_or_null(members),
+            "Voters": _list_or_null([sid for sid in members if sid in voting]),
+            "FailureTolerance": max(0, alive - 1),
+        }
+    split: dict[str, list[str]] = {key: [] for key in _UPGRADE_LISTS}
+    zone_split: dict[str, dict[str, list[str]]] = {
+        zone: {key: [] for key in _ZONE_UPGRADE_LISTS} for zone in zone_names
+    }
+    for sid in order:
+        side = "TargetVersion" if version_key(versions.get(sid, "")) == target_key else "OtherVersion"
+        kind = "ReadReplicas" if sid in replicas else "Voters" if sid in voting else "NonVoters"
+        split[side + kind].append(sid)
+        zone = zones.get(sid, "")
+        if zone in zone_split and kind != "ReadReplicas":
+            zone_split[zone][side + kind].append(sid)
+    for zone in zone_names:
+        upgrade_zones[zone] = {k: _list_or_null(v) for k, v in zone_split[zone].items()}
+    upgrade: dict[str, Any] = {"Status": status, "TargetVersion": target_version}
+    upgrade.update({key: _list_or_null(split[key]) for key in _UPGRADE_LISTS})
+    upgrade["RedundancyZones"] = upgrade_zones
+    return EnterpriseHealth(
+        read_replicas=tuple(sid for sid in order if sid in replicas),
+        redundancy_zones=by_zone,
+        upgrade=upgrade,
+        optimistic_failure_tolerance=optimistic_failure_tolerance,
+    )
+
+
+_UPGRADE_LISTS = (
+    "TargetVersionVoters",
+    "TargetVersionNonVoters",
+    "TargetVersionReadReplicas",
+    "OtherVersionVoters",
+    "OtherVersionNonVoters",
+    "OtherVersionReadReplicas",
+)
+_ZONE_UPGRADE_LISTS = (
+    "TargetVersionVoters",
+    "TargetVersionNonVoters",
+    "OtherVersionVoters",
+    "OtherVersionNonVoters",
+)
 
 
 def health_body(state: State, *, enterprise: bool = False) -> dict[str, Any]:

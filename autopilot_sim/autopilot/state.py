@@ -157,6 +157,7 @@ def build_state(
             server = replace(server, address=rs.address)
 
         stats = fetched.get(sid)
+        was_fetched = stats is not None
         if stats is None:
             stats = existing.stats if existing is not None else _NO_STATS
 
@@ -174,7 +175,7 @@ def build_state(
         else:
             health = ServerHealth(healthy, stable_since)
 
-        srv_state = ServerState(server, role, stats, health)
+        srv_state = ServerState(server, role, stats, health, was_fetched)
         ext = promoter.get_server_ext(config, srv_state)
         if ext is not None:
             srv_state = replace(srv_state, server=replace(server, ext=ext))
@@ -196,6 +197,7 @@ def build_state(
         leader=leader,
         voters=tuple(voters),
         first_state_time=first_state_time,
+        built_at=now,
     )
     ext = promoter.get_state_ext(config, state)
     if ext is not None:

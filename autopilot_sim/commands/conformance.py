@@ -14,12 +14,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from autopilot_sim.commands import ExamplesFormatter
+
+EPILOG = """examples:
+  autopilot-sim conformance state                  # raft-autopilot's golden cases shipped in the package
+  autopilot-sim conformance actions                # the project's reconcile cases
+  autopilot-sim conformance state my-cases/ --write  # write state.json for new cases
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `conformance` subcommand."""
     parser = subparsers.add_parser(
-        "conformance",
+        "conformance", epilog=EPILOG, formatter_class=ExamplesFormatter,
         help="run the autopilot core on raft-autopilot style fixture cases",
         description=(
             "Compute the autopilot state (state) or one reconcile tick's operations (actions) "

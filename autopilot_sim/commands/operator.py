@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from autopilot_sim.api.client import ClientConfig, ClientError, NomadClient
+from autopilot_sim.commands import ExamplesFormatter
 from autopilot_sim.durations import DurationError, format_duration, parse_duration, parse_rfc3339
 
 # --- Go's flag package ---------------------------------------------------------------------------
@@ -352,7 +353,12 @@ HELP = {
 Get Config Options:
 
   -json
-    Output the Autopilot configuration in JSON format.""",
+    Output the Autopilot configuration in JSON format.
+
+Examples:
+
+  autopilot-sim operator autopilot get-config
+  autopilot-sim operator autopilot get-config -json -address=http://127.0.0.1:4646""",
     "set-config": """Usage: autopilot-sim operator autopilot set-config [options]
 
   Modifies the current Autopilot configuration: reads it, changes the flags given, and
@@ -371,7 +377,12 @@ Set Config Options:
   -last-contact-threshold=200ms
   -max-trailing-logs=<value>
   -min-quorum=<value>
-  -server-stabilization-time=10s""",
+  -server-stabilization-time=10s
+
+Examples:
+
+  autopilot-sim operator autopilot set-config -cleanup-dead-servers=false
+  autopilot-sim operator autopilot set-config -max-trailing-logs=500 -last-contact-threshold=500ms""",
     "health": """Usage: autopilot-sim operator autopilot health [options]
 
   Displays the current Autopilot state. Unlike Nomad's CLI, an unhealthy cluster's report
@@ -384,7 +395,13 @@ Set Config Options:
 Output Options:
 
   -json
-    Output the autopilot health in JSON format.""",
+    Output the autopilot health in JSON format.
+
+Examples:
+
+  autopilot-sim operator autopilot health
+  autopilot-sim operator autopilot health -json | jq .FailureTolerance
+  NOMAD_ADDR=http://127.0.0.1:4647 autopilot-sim operator autopilot health""",
 }
 HELP = {name: text.replace("{general}", _GENERAL_OPTIONS) for name, text in HELP.items()}
 
@@ -497,16 +514,25 @@ def _health(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) -> int
 # --- registration --------------------------------------------------------------------------------
 
 
+_EPILOG = """examples:
+  autopilot-sim operator autopilot health                     # against `serve` on 127.0.0.1:4646
+  autopilot-sim operator autopilot get-config -json
+  autopilot-sim operator autopilot set-config -min-quorum=3
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``operator autopilot get-config|set-config|health``."""
     operator = subparsers.add_parser(
         "operator", help="Nomad's operator commands against a Nomad-compatible API (e.g. `serve`)",
         description="Nomad's `nomad operator autopilot` commands, with Nomad's flags and output, "
-                    "against any Nomad-compatible HTTP API (a served simulation or a real Nomad).")
+                    "against any Nomad-compatible HTTP API (a served simulation or a real Nomad).",
+        epilog=_EPILOG, formatter_class=ExamplesFormatter)
     operator_sub = operator.add_subparsers(dest="operator_command", metavar="SUBCOMMAND")
     autopilot = operator_sub.add_parser(
         "autopilot", help="autopilot configuration and health",
-        description="Read or change the autopilot configuration, or show the health report.")
+        description="Read or change the autopilot configuration, or show the health report.",
+        epilog=_EPILOG, formatter_class=ExamplesFormatter)
     autopilot_sub = autopilot.add_subparsers(dest="autopilot_command", metavar="SUBCOMMAND")
     summaries = {
         "get-config": "display the current Autopilot configuration",

@@ -8,15 +8,23 @@ import sys
 import time
 from pathlib import Path
 
-from autopilot_sim.durations import DurationError, parse_duration
+from autopilot_sim.commands import ExamplesFormatter
+from autopilot_sim.durations import DurationError, format_duration, parse_duration
 from autopilot_sim.narrate import expectation_lines, print_story
+
+EPILOG = """examples:
+  autopilot-sim run scenarios/follower-crash-cleanup.yaml --plot        # story, run directory, three PNGs
+  autopilot-sim run scenarios/demo.yaml --seed 7 --set autopilot.max_trailing_logs=500 --out runs/what-if
+  autopilot-sim run scenarios/leader-crash.yaml --json | jq .time_without_leader_s
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `run` subcommand."""
     p = subparsers.add_parser("run", help="run a scenario and write its run directory",
                               description="Run a scenario file and write events.jsonl, timeline.jsonl, "
-                                          "summary.json and scenario.yaml into the run directory.")
+                                          "summary.json and scenario.yaml into the run directory.",
+                              epilog=EPILOG, formatter_class=ExamplesFormatter)
     p.add_argument("scenario", metavar="SCENARIO", help="a scenario YAML file")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--until", metavar="DURATION", help="stop early, at this simulated time (Go duration)")
@@ -24,8 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key by its dotted path (repeatable)")
     p.add_argument("--plot", action="store_true",
-                   help="also write timeline.png and swimlanes.png into the run directory (needs matplotlib)")
+                   help="also write timeline.png, swimlanes.png and contact.png into the run directory "
+                        "(needs matplotlib)")
     p.add_argument("--quiet", action="store_true", help="print only the run directory and the verdict")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary (summary.json) as JSON on stdout and nothing else there; the run "
+                        "directory, plots and verdicts go to stderr, the story is left out")
     p.set_defaults(func=main)
 
 
@@ -60,14 +72,20 @@ def main(args: argparse.Namespace) -> int:
             print(f"autopilot-sim run: --plot needs matplotlib, which could not be imported ({exc}); "
                   "reinstall it with: pip install matplotlib", file=sys.stderr)
             return 2
+    from autopilot_sim.scenario.cost import WARN_EVENTS, estimate
+
+    cost = estimate(scenario, until if until is not None and until < scenario.duration else None)
+    if cost.events > WARN_EVENTS:
+        print(f"warning: {args.scenario}: this run will take {cost.describe()}", file=sys.stderr)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
     started = time.perf_counter()
-    progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet else None
+    progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet and not args.json else None
     try:
         result = Simulation(scenario, seed=seed, until=until).run(progress=progress)
-    except ScenarioRunError as exc:
-        print(f"{args.scenario}: {exc}", file=sys.stderr)
+    except ScenarioRunError as exc:  # a check only the run could make (see scenario/lifecycle.py)
+        print(scenario.located(event_path(exc.event, exc.index),
+                               f"at {format_duration(exc.t_ns)}: {exc.reason}"), file=sys.stderr)
         return 2
     finally:
         if progress is not None:
@@ -76,17 +94,24 @@ def main(args: argparse.Namespace) -> int:
     result.write(out)
     summary = result.summary
     lines = {r.index: r.line for r in result.expectation_results}
-    if args.quiet:
+    # With --json, stdout carries only the summary; everything for people goes to stderr.
+    console = sys.stderr if args.json else sys.stdout
+    if args.quiet or args.json:
         for line in expectation_lines(summary, lines):
-            print(line)
+            print(line, file=console)
     else:
-        print_story(result.recorder.events, summary, sys.stdout, lines=lines)
-    print(f"simulated {summary['duration']} of {scenario.name} (seed {seed}) in {wall:.2f}s wall time")
-    print(f"run directory: {out}")
+        from autopilot_sim.rundata import Run
+
+        print_story(result.recorder.events, summary, sys.stdout, lines=lines, run=Run.from_result(result))
+    print(f"simulated {summary['duration']} of {scenario.name} (seed {seed}) in {wall:.2f}s wall time",
+          file=console)
+    print(f"run directory: {out}", file=console)
     if args.plot:  # also after a failed expectation or a safety violation: that is when they help most
         from autopilot_sim.commands.plot import write_run_plots
 
-        print("plots: " + ", ".join(str(path) for path in write_run_plots(out)))
+        print("plots: " + ", ".join(str(path) for path in write_run_plots(out)), file=console)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False))
     if result.error:
         print(f"FAILED: {result.error}", file=sys.stderr)
         return 1
@@ -95,10 +120,20 @@ def main(args: argparse.Namespace) -> int:
         for r in failed:
             if r.report is not None:
                 print(f"report at {r.report['t']} for expect[{r.index}] (line {r.line}):\n"
-                      + json.dumps(r.report, indent=2, ensure_ascii=False))
+                      + json.dumps(r.report, indent=2, ensure_ascii=False), file=console)
         print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1
     return 0
+
+
+def event_path(event: object, index: int) -> tuple[str | int, ...]:
+    """The key path of an event's target (``events[3].pause.server``), else of its kind."""
+    kind = getattr(event, "kind", "")
+    if kind in ("pause", "upgrade"):
+        return ("events", index, kind, "server")
+    if kind == "join":
+        return ("events", index, kind, "name")
+    return ("events", index, kind)
 
 
 class _Progress:

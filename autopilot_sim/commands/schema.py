@@ -13,12 +13,18 @@ import sys
 from typing import TextIO
 
 from autopilot_sim.scenario import scenario_json_schema
+from autopilot_sim.commands import ExamplesFormatter
+
+EPILOG = """examples:
+  autopilot-sim schema -o scenario.schema.json   # for editors: # yaml-language-server: $schema=...
+  autopilot-sim schema --markdown                # the format reference as Markdown
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `schema` subcommand."""
     parser = subparsers.add_parser(
-        "schema",
+        "schema", epilog=EPILOG, formatter_class=ExamplesFormatter,
         help="print the JSON Schema of the scenario format",
         description="Print the JSON Schema (draft 2020-12) of scenario files, for editors and "
                     "YAML language servers.",

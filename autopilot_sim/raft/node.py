@@ -1015,7 +1015,10 @@ class RaftNode:
         if target is None or self._transfer_sent:
             return
         prog = self.progress.get(target)
-        if prog is None or prog.next_index <= self.last_index:
+        # hashicorp/raft sends TimeoutNow after a synchronous replicateTo has returned, i.e.
+        # never while entries to the target are still in flight: a TimeoutNow overtaking the
+        # last AppendEntries would start an election the target cannot win.
+        if prog is None or prog.next_index <= self.last_index or any(prog.inflight.values()):
             return
         self._transfer_sent = True
         self.outbox.append((target, TimeoutNow(

@@ -12,6 +12,12 @@ checks. The engine reads ``exp.mode`` ("at" | "within" | "always"), ``exp.start`
 * ``servers``: ``{name: ServerCheck}`` — per server ``healthy``, ``voter``, ``leader``,
   ``serf_status`` (alive | failed | left | leaving | none).
 
+Enterprise checks (only with ``cluster.enterprise: true``; they read the Enterprise fields of the
+report): ``upgrade_status`` (an `Upgrade.Status` value), ``target_version`` (`Upgrade.TargetVersion`),
+``optimistic_failure_tolerance`` and ``read_replicas`` (a count of `ReadReplicas`), each a number
+or a range, and ``redundancy_zones``: ``{zone: ZoneCheck}`` — per zone counts of ``servers`` and
+``voters`` and its ``failure_tolerance`` (a zone missing from the report has 0 of each).
+
 A check left out (None, or an empty ``servers``) is not checked.
 """
 
@@ -36,7 +42,13 @@ from autopilot_sim.scenario.base import KeyedError, ScenarioModel
 from autopilot_sim.scenario.types import NAME_PATTERN, RESERVED_NAMES, Duration, ServerName, describe
 
 SerfStatus = Literal["alive", "failed", "left", "leaving", "none"]
-CHECK_KEYS = ("healthy", "failure_tolerance", "leader", "voters", "servers")
+UpgradeStatus = Literal["disabled", "idle", "await-new-voters", "promoting", "demoting", "leader-transfer",
+                        "await-new-servers", "await-server-removal"]
+#: Checks that read the Enterprise fields of the report (they need cluster.enterprise: true).
+ENTERPRISE_CHECK_KEYS = ("upgrade_status", "target_version", "optimistic_failure_tolerance", "read_replicas",
+                         "redundancy_zones")
+BASE_CHECK_KEYS = ("healthy", "failure_tolerance", "leader", "voters", "servers")
+CHECK_KEYS = BASE_CHECK_KEYS + ENTERPRISE_CHECK_KEYS
 _NAME_RE = re.compile(NAME_PATTERN)
 
 
@@ -107,6 +119,21 @@ class ServerCheck(ScenarioModel):
         return self
 
 
+class ZoneCheck(ScenarioModel):
+    """Checks on one redundancy zone of the Enterprise report (`RedundancyZones[zone]`)."""
+
+    servers: Optional[CountCheck] = Field(None, description="Number of servers in the zone: N or {min, max}.")
+    voters: Optional[CountCheck] = Field(None, description="Number of voters in the zone: N or {min, max}.")
+    failure_tolerance: Optional[CountCheck] = Field(
+        None, description="The zone's FailureTolerance (healthy servers − 1): N or {min, max}.")
+
+    @model_validator(mode="after")
+    def _something(self) -> ZoneCheck:
+        if all(getattr(self, k) is None for k in ("servers", "voters", "failure_tolerance")):
+            raise ValueError("a zone check needs at least one of servers, voters, failure_tolerance")
+        return self
+
+
 Window = tuple[Duration, Duration]
 
 
@@ -135,6 +162,16 @@ class Expectation(ScenarioModel):
     leader: Optional[LeaderCheck] = Field(None, description="any | none | a server name.")
     voters: Optional[CountCheck] = Field(None, description="Number of voters: N or {min, max}.")
     servers: dict[ServerName, ServerCheck] = Field(default_factory=dict, description="Per-server checks.")
+    upgrade_status: Optional[UpgradeStatus] = Field(
+        None, description="Enterprise: Upgrade.Status (idle, await-new-servers, await-new-voters, promoting, "
+                          "demoting, leader-transfer, await-server-removal, disabled).")
+    target_version: Optional[str] = Field(None, description="Enterprise: Upgrade.TargetVersion.")
+    optimistic_failure_tolerance: Optional[CountCheck] = Field(
+        None, description="Enterprise: OptimisticFailureTolerance: N or {min, max}.")
+    read_replicas: Optional[CountCheck] = Field(
+        None, description="Enterprise: number of ReadReplicas: N or {min, max}.")
+    redundancy_zones: Optional[dict[str, ZoneCheck]] = Field(
+        None, description="Enterprise: per-zone checks on RedundancyZones.")
 
     _line: int = PrivateAttr(0)
 
@@ -156,7 +193,8 @@ class Expectation(ScenarioModel):
             raise KeyedError((modes[0], 1), f"the window ends ({format_duration(window[1])}) before it "
                                             f"starts ({format_duration(window[0])})")
         if not any(getattr(self, k) not in (None, {}) for k in CHECK_KEYS):
-            raise ValueError("an expectation needs at least one check: " + ", ".join(CHECK_KEYS))
+            # The Enterprise checks exist too, but only Enterprise scenarios may use them.
+            raise ValueError("an expectation needs at least one check: " + ", ".join(BASE_CHECK_KEYS))
         return self
 
     @property

@@ -161,10 +161,15 @@ class Cluster:
         return server
 
     def add_server(self, name: str) -> SimServer:
-        """A new server process joins the simulation: empty Raft state, follower, no peers."""
-        if name in self.servers:
-            raise SimulationError(f"a server named {name} already exists")
+        """A new server process joins the simulation: empty Raft state, follower, no peers.
+
+        The name may be that of a stopped server (one that left): the new process replaces it,
+        with an empty data dir."""
+        if name in self.servers and self.servers[name].up:
+            raise SimulationError(f"a server named {name} is already running")
         server = self._add_server(name)
+        if self.safety is not None:
+            self.safety.on_restart(name)  # its commit index starts from 0 again
         server.node.start(self.now)
         self._flush(server)
         return server
@@ -414,7 +419,7 @@ class Cluster:
             elif kind == "configuration_committed" and node.role == LEADER:
                 self.recorder.event(now, "configuration_committed",
                                     f"configuration at index {note[1]} committed: {_describe_config(note[2])}",
-                                    server=server.name, index=note[1])
+                                    server=server.name, index=note[1], servers=_config_map(note[2]))
             for observer in self.observers:
                 observer(self, server, note)
 
@@ -697,9 +702,16 @@ class Cluster:
         return self.servers[name].node.stats(self.now)
 
 
+_SUFFRAGE_NAMES = {0: "voter", 1: "non-voter", 2: "staging"}
+
+
 def _describe_config(config) -> str:
-    names = {0: "voter", 1: "non-voter", 2: "staging"}
-    return ", ".join(f"{sid} ({names.get(s, s)})" for sid, s in config) or "(empty)"
+    return ", ".join(f"{sid} ({_SUFFRAGE_NAMES.get(s, s)})" for sid, s in config) or "(empty)"
+
+
+def _config_map(config) -> dict[str, str]:
+    """A configuration as {server: suffrage name}, the structured twin of `_describe_config`."""
+    return {sid: _SUFFRAGE_NAMES.get(s, str(s)) for sid, s in config}
 
 
 def format_time(t_ns: int) -> str:

@@ -8,6 +8,8 @@ autopilot update tick (status 500 "No cluster leader" while there is none). Mode
 
 A server missing from the report (not in the Raft configuration) is not healthy, not a voter and
 not the leader; its `serf_status` is what the leader's serf saw at that tick ("none" if unknown).
+Enterprise checks read `Upgrade`, `OptimisticFailureTolerance`, `ReadReplicas` and
+`RedundancyZones`; a zone missing from the report counts 0 servers, voters and tolerance.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def _failures(exp: Any, report: Any) -> list[str]:
             out.append(f"{leader} is leader, expected none")
         elif want not in ("any", "none") and leader != want:
             out.append(f"leader is {leader or 'none'}, expected {want}")
+    out += _enterprise_failures(exp, body if ok_body else {})
     for name, check in (exp.servers or {}).items():
         srv = servers.get(name)
         if check.healthy is not None:
@@ -91,6 +94,41 @@ def _failures(exp: Any, report: Any) -> list[str]:
             value = srv.get("SerfStatus") if srv else report.serf.get(name, "none")
             if value != check.serf_status:
                 out.append(f"{name}.serf_status is {value}, expected {check.serf_status}")
+    return out
+
+
+def _enterprise_failures(exp: Any, body: dict[str, Any]) -> list[str]:
+    """The failed Enterprise checks (a report without Enterprise fields has none of them:
+    no status, counts 0)."""
+    out = []
+    upgrade = body.get("Upgrade") or {}
+    if getattr(exp, "upgrade_status", None) is not None:
+        value = upgrade.get("Status")
+        if value != exp.upgrade_status:
+            out.append(f"upgrade_status is {value or 'absent'}, expected {exp.upgrade_status}")
+    if getattr(exp, "target_version", None) is not None:
+        value = upgrade.get("TargetVersion")
+        if value != exp.target_version:
+            out.append(f"target_version is {value or 'absent'}, expected {exp.target_version}")
+    if getattr(exp, "optimistic_failure_tolerance", None) is not None:
+        value = body.get("OptimisticFailureTolerance", 0)
+        if not count_matches(exp.optimistic_failure_tolerance, value):
+            out.append(f"optimistic_failure_tolerance is {value}, "
+                       f"expected {_show_count(exp.optimistic_failure_tolerance)}")
+    if getattr(exp, "read_replicas", None) is not None:
+        value = len(body.get("ReadReplicas") or [])
+        if not count_matches(exp.read_replicas, value):
+            out.append(f"read_replicas is {value}, expected {_show_count(exp.read_replicas)}")
+    zones = body.get("RedundancyZones") or {}
+    for name, check in (getattr(exp, "redundancy_zones", None) or {}).items():
+        zone = zones.get(name) or {}
+        values = {"servers": len(zone.get("Servers") or []), "voters": len(zone.get("Voters") or []),
+                  "failure_tolerance": zone.get("FailureTolerance", 0)}
+        for key, value in values.items():
+            want = getattr(check, key)
+            if want is not None and not count_matches(want, value):
+                out.append(f"zone {name}.{key} is {value}, expected {_show_count(want)}"
+                           + ("" if zone else " (zone not in the report)"))
     return out
 
 

@@ -26,7 +26,14 @@ from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
+from autopilot_sim.autopilot.enterprise import (
+    ENTERPRISE_PROMOTER,
+    TAG_NONVOTER,
+    TAG_UPGRADE_VERSION,
+    TAG_ZONE,
+)
 from autopilot_sim.autopilot.model import RaftServer, Server, ServerStats, State
+from autopilot_sim.autopilot.promoter import DEFAULT_PROMOTER
 from autopilot_sim.autopilot.reconcile import reconcile_tick
 from autopilot_sim.autopilot.report import health_body, health_status
 from autopilot_sim.autopilot.state import TickInputs, build_state
@@ -82,6 +89,9 @@ class NomadLayer:
         self.start_time = scenario.start_time  # wall-clock anchor: StableSince is absolute
         self.region = spec.region
         self.enterprise = spec.enterprise
+        # Enterprise: the documented enterprise promoter, fed by the servers' Serf tags.
+        self.promoter = ENTERPRISE_PROMOTER if spec.enterprise else DEFAULT_PROMOTER
+        self.enterprise_tags: dict[str, dict[str, str]] = {}
         self.profile = spec.nomad_version
         self.gossip_config = GossipConfig(**{
             f.name: getattr(scenario.gossip, f.name)
@@ -97,6 +107,8 @@ class NomadLayer:
         self.rpc_timeout = scenario.raft.rpc_timeout
         self.stores: dict[str, ConfigStore] = {}
         self.versions: dict[str, str] = {s.name: s.version for s in spec.servers}
+        for s in spec.servers:
+            self.set_enterprise_options(s)
         self.reports: list[Report] = []
         self.duties: LeaderDuties | None = None
         self.write_results: dict[int, bool] = {}
@@ -114,8 +126,34 @@ class NomadLayer:
     # ------------------------------------------------------------------ gossip
 
     def _tags(self, name: str) -> dict[str, str]:
-        return {"role": "nomad", "region": self.region, "id": name, "build": self.versions.get(name, ""),
+        tags = {"role": "nomad", "region": self.region, "id": name, "build": self.versions.get(name, ""),
                 "raft_vsn": "3", "port": "4647"}
+        tags.update(self.enterprise_tags.get(name, {}))
+        return tags
+
+    def set_enterprise_options(self, spec: Any) -> None:
+        """Enterprise server options as Nomad gossips them (nomad/server.go): `ap_zone` for
+        redundancy_zone, `ap_version` for upgrade_version, `nonvoter` for non_voting_server.
+        Community runs set no tags (their gossip stays byte-identical)."""
+        if not self.enterprise:
+            return
+        tags: dict[str, str] = {}
+        if spec.redundancy_zone:
+            tags[TAG_ZONE] = spec.redundancy_zone
+        if spec.upgrade_version:
+            tags[TAG_UPGRADE_VERSION] = spec.upgrade_version
+        if spec.non_voting:
+            tags[TAG_NONVOTER] = "1"
+        self.enterprise_tags[spec.name] = tags
+
+    def set_upgrade_version(self, name: str, upgrade_version: str) -> None:
+        """An upgrade event's new custom upgrade version (gossiped when the server restarts)."""
+        if self.enterprise:
+            tags = self.enterprise_tags.setdefault(name, {})
+            if upgrade_version:
+                tags[TAG_UPGRADE_VERSION] = upgrade_version
+            else:
+                tags.pop(TAG_UPGRADE_VERSION, None)
 
     def _start_gossip(self, name: str, join: list[str]) -> None:
         server = self.cluster.servers[name]
@@ -250,6 +288,7 @@ class NomadLayer:
     def join(self, spec: Any) -> None:
         """A new server process starts and joins the gossip pool; the leader adds it to Raft."""
         self.versions[spec.name] = spec.version
+        self.set_enterprise_options(spec)
         server = self.cluster.add_server(spec.name)
         server.version = spec.version
         self.stores[spec.name] = ConfigStore()
@@ -299,6 +338,37 @@ class NomadLayer:
         leader.gossip.force_leave(name, self.cluster.now)
         self.cluster.flush_gossip(leader)
         return True
+
+
+    # ------------------------------------------------------------------ operator Raft API
+
+    def remove_raft_peer(self, peer_id: str) -> str | None:
+        """`Operator.RaftRemovePeerByID` on the leader: Raft RemoveServer. Returns None when the
+        leader accepted the change, else Nomad's error text (what the API answers with 500)."""
+        leader = self.cluster.leader()
+        if leader is None:
+            return "No cluster leader"
+        node = leader.node
+        if raftcfg.suffrage_of(node.latest_config, peer_id) is None:
+            return f'id "{peer_id}" was not found in the Raft configuration'
+        try:
+            raftcfg.next_configuration(node.latest_config, raftcfg.REMOVE_SERVER, peer_id)
+        except raftcfg.ConfigurationError as exc:
+            return str(exc)
+        if not node.change_configuration(raftcfg.REMOVE_SERVER, peer_id, self.cluster.now):
+            return "leadership transfer in progress"
+        self.cluster._flush(leader)
+        return None
+
+    def transfer_leadership(self, target: str) -> bool:
+        """Raft LeadershipTransferToServer on the leader; False when it cannot start (no
+        leader, the target is the leader or unknown, or a transfer is already running)."""
+        leader = self.cluster.leader()
+        if leader is None:
+            return False
+        ok = leader.node.transfer_leadership(target, self.cluster.now)
+        self.cluster._flush(leader)
+        return ok
 
 
 class LeaderDuties:
@@ -485,14 +555,27 @@ class LeaderDuties:
             first_state_time=self.first_state_time,
         )
         previous = self.state
-        state = build_state(inputs, previous, intended_stable_since=self.layer.intended_stable_since)
+        state = build_state(inputs, previous, promoter=self.layer.promoter,
+                            intended_stable_since=self.layer.intended_stable_since)
         if self.first_state_time is None:
             self.first_state_time = state.first_state_time
         self.state = state
         self._log_changes(previous, state, tick)
         body = health_body(state, enterprise=self.layer.enterprise)
+        if self.layer.enterprise:
+            self._log_upgrade_status(previous, body)
         members = self.server.gossip.members() if self.server.gossip is not None else {}
         self.layer.record(Report(self.cluster.now, health_status(state), body, dict(members)))
+
+    def _log_upgrade_status(self, previous: State | None, body: dict[str, Any]) -> None:
+        """Enterprise: narrate each change of the upgrade migration status."""
+        status = body["Upgrade"]["Status"]
+        before = getattr(previous.ext, "upgrade", {}).get("Status") if previous is not None else None
+        if status != before:
+            target = body["Upgrade"]["TargetVersion"]
+            self.recorder.event(self.cluster.now, "upgrade_status",
+                                f"upgrade migration status {before or 'none'} -> {status} "
+                                f"(target version {target})", before=before, after=status, target=target)
 
     def layer_time(self, sim_ns: int) -> int:
         """Wall-clock ns for autopilot (StableSince is an absolute time): start_time + sim time."""
@@ -535,7 +618,8 @@ class LeaderDuties:
         if self.state is None:
             return
         config = self.layer.stores[self.name].get() or self.layer.agent_config
-        result = reconcile_tick(config, self.state, self.raft_servers(), self.known_servers(), self.layer_time(now))
+        result = reconcile_tick(config, self.state, self.raft_servers(), self.known_servers(), self.layer_time(now),
+                                self.layer.promoter)
         node = self.server.node
         for action in result.actions:
             self._act(action, node, now)
@@ -564,9 +648,10 @@ class LeaderDuties:
                 gossip.force_leave(action.id, now)
                 self.cluster.flush_gossip(self.server)
         elif op == "LeadershipTransfer":
-            rec.event(now, "leadership_transfer", f"autopilot asked for a leadership transfer: {action.reason}",
-                      server=self.name, rule=action.reason)
-            node.transfer_leadership(None, now)
+            rec.event(now, "leadership_transfer",
+                      f"autopilot asked for a leadership transfer to {action.id}: {action.reason}",
+                      server=self.name, target=action.id, rule=action.reason)
+            node.transfer_leadership(action.id, now)
             self.cluster._flush(self.server)
 
 

@@ -30,7 +30,7 @@ MARKER = "summary.json"
 RUN_FILES = ("events.jsonl", "timeline.jsonl", "scenario.yaml", MARKER)
 #: The plots `run --plot` adds (see `write_file_atomically`); removed when a run without
 #: plots replaces the one they were drawn from.
-PLOT_FILES = ("timeline.png", "swimlanes.png")
+PLOT_FILES = ("timeline.png", "swimlanes.png", "contact.png")
 _PARTIAL = ".partial-"
 
 

@@ -21,6 +21,7 @@ from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.expectations import ExpectationResult, evaluate
+from autopilot_sim.sim.metrics import scenario_metrics
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
 from autopilot_sim.sim.rundir import write_run_dir
@@ -33,6 +34,7 @@ class ScenarioRunError(RuntimeError):
         self.event = event
         self.index = index
         self.t_ns = t_ns
+        self.reason = message
         line = getattr(event, "line", 0)
         where = f"line {line}: " if line else ""
         super().__init__(f"{where}events[{index}].{event.kind} at {format_duration(t_ns)}: {message}")
@@ -116,7 +118,9 @@ class Simulation:
         self.network = Network(self.seed, latency_from_spec(net_spec.latency), net_spec.loss)
         servers = scenario.cluster.servers
         bootstrap = scenario.cluster.bootstrap_expect or len(servers)
-        specs = [ServerSpecLite(s.name, voter=i < bootstrap) for i, s in enumerate(servers)]
+        # Read replicas (enterprise non_voting) never bootstrap as voters; they join as non-voters.
+        voting = [s.name for s in servers if not s.non_voting]
+        specs = [ServerSpecLite(s.name, voter=s.name in voting[:bootstrap]) for s in servers]
         disk = scenario.raft.disk_write_latency
         self.cluster = Cluster(
             specs,
@@ -134,6 +138,7 @@ class Simulation:
         self.nomad = NomadLayer(self.cluster, scenario, self.recorder) if nomad else None
         # `restart: follower` after `crash: follower` means the server that crash took down.
         self._crashed_by_target: dict[str, str] = {}
+        self._left: set[str] = set()  # servers a leave event was aimed at (maybe still leaving)
         for index, event in enumerate(scenario.events):
             if event.at <= self.duration:
                 self.cluster.call_at(event.at, self._fire, index, event)
@@ -209,10 +214,12 @@ class Simulation:
                     raise ScenarioRunError(event, index, now, f"no earlier crash of {payload} to undo")
             else:
                 name = self.resolve(payload, event, index)
+            self._end_leave(name)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
             if self.nomad is not None:
                 self.nomad.reset_fsm(name)
             cluster.restart(name)
+            self._left.discard(name)
             if self.nomad is not None:
                 self.nomad.restart_gossip(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
@@ -255,7 +262,10 @@ class Simulation:
             raise ScenarioRunError(event, index, now, f"{kind} needs the Nomad layer (gossip and autopilot), "
                                                       "which this Raft-only simulation runs without")
         elif kind == "join":
-            self._guard(event, index, payload.name not in cluster.servers, f"a server named {payload.name} already exists")
+            self._end_leave(payload.name)  # a server that left may join again, as a new server
+            self._guard(event, index, payload.name not in cluster.servers or not cluster.servers[payload.name].up,
+                        f"a server named {payload.name} is already running")
+            self._left.discard(payload.name)
             self.nomad.join(payload)
             rec.event(now, "join", f"{payload.name} (version {payload.version}) started and joins the cluster",
                       server=payload.name, version=payload.version)
@@ -263,6 +273,7 @@ class Simulation:
             name = self.resolve(payload, event, index)
             self._guard(event, index, cluster.servers[name].up, f"{name} is down")
             rec.event(now, "leave", f"{name} leaves the cluster gracefully", server=name)
+            self._left.add(name)
             self.nomad.leave(name)
         elif kind == "force_leave":
             name = self.resolve(payload, event, index)
@@ -276,6 +287,8 @@ class Simulation:
             self.nomad.server_crashed(name)
             cluster.crash(name)
             self.nomad.versions[name] = payload.version
+            if payload.upgrade_version is not None:
+                self.nomad.set_upgrade_version(name, payload.upgrade_version)
             cluster.servers[name].version = payload.version
             self.nomad.reset_fsm(name)
             cluster.restart(name)
@@ -293,6 +306,16 @@ class Simulation:
                 rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
         else:  # pragma: no cover - the schema admits no other kind
             raise ScenarioRunError(event, index, now, f"unknown event kind {kind}")
+
+    def _end_leave(self, name: str) -> None:
+        """Starting a server that is still leaving (its process waits for the leave to spread)
+        first ends that process, as an operator's restart would."""
+        server = self.cluster.servers.get(name)
+        if name in self._left and server is not None and server.up:
+            self.nomad.server_crashed(name)
+            self.cluster.stop(name)
+            self.recorder.event(self.cluster.now, "stopped", f"{name} stopped before it finished leaving",
+                                server=name)
 
     def _guard(self, event: Any, index: int, ok: bool, message: str) -> None:
         if not ok:
@@ -331,6 +354,7 @@ class Simulation:
                     for r in reports]
         summary = self.summary(error)
         summary.update(health_summary(reports, end))
+        summary.update(scenario_metrics(self.scenario, self.recorder.events, timeline, end))
         summary["expectations"] = [r.to_json() for r in results]
         counts = {}
         for e in self.recorder.events:
@@ -393,7 +417,9 @@ def health_summary(reports: list[Any], end: int) -> dict[str, Any]:
     """Time unhealthy and failure tolerance over the timeline.
 
     Each report holds until the next one (the last until the end of the run). A 500 "No
-    cluster leader" report counts as unhealthy with failure tolerance 0.
+    cluster leader" report counts as unhealthy; the failure-tolerance figures cover only the
+    reports that had a leader (a 500 carries no FailureTolerance: it is not "tolerance 0"), and
+    the leaderless time is `time_without_leader`.
     """
     unhealthy = 0
     weighted = 0
@@ -402,9 +428,11 @@ def health_summary(reports: list[Any], end: int) -> dict[str, Any]:
     for i, r in enumerate(reports):
         nxt = reports[i + 1].t_ns if i + 1 < len(reports) else end
         span = max(0, nxt - r.t_ns)
-        ft = r.body.get("FailureTolerance", 0) if r.status != 500 else 0
         if r.status != 200:
             unhealthy += span
+        if r.status == 500:
+            continue
+        ft = r.body.get("FailureTolerance", 0)
         weighted += ft * span
         covered += span
         minimum = ft if minimum is None else min(minimum, ft)
