@@ -77,6 +77,8 @@ def test_live_crash_partition_heal_and_config_form(browser: Any, shots: Path) ->
         assert browser.current_url.endswith("/ui/")
         wait(browser, lambda d: ft_value(d) == "2", "failure tolerance 2 (5 healthy voters)")
         wait(browser, lambda d: len(d.find_elements("css selector", "#logs rect")) > 20, "the logs")
+        # Raft messages in flight become moving dots between servers.
+        wait(browser, lambda d: js(d, "return window.__dashboard.dots.length") > 0, "message dots")
         browser.save_screenshot(str(shots / "dashboard-live.png"))
 
         # Crash a follower with its button: the tolerance drops in the chart, the event is logged.

@@ -19,8 +19,7 @@ from typing import Any
 EXAMPLES = """examples:
   autopilot-sim run scenarios/demo.yaml --out runs/demo
   autopilot-sim view runs/demo                 # then open http://127.0.0.1:4649/ui/
-  autopilot-sim serve scenarios/demo.yaml --out runs/served   # a served session replays too
-  autopilot-sim view runs/served --port 0      # any free port
+  autopilot-sim view runs/served --port 0      # a `serve --out` session, on any free port
 """
 
 
