@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= scenarios/demo.yaml
 OUT    ?= runs/demo
 
-.PHONY: demo test test-all fuzz bench venv clean
+.PHONY: demo test test-all fuzz bench venv clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-all: $(STAMP)
 FUZZ_FACTOR ?= 10
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz HYPOTHESIS_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -m hypothesis
+
+# The dashboard screenshots in docs/images/ (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	AUTOPILOT_SIM_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_web_browser.py -k "live or replay"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "conformance",
     "plot",
     "serve",
+    "view",
     "operator",
 )
 
