@@ -37,6 +37,7 @@ from autopilot_sim.raft.messages import (
 )
 from autopilot_sim.raft.quorum import quorum_size
 from autopilot_sim.raft.timing import RaftTiming
+from autopilot_sim.raft.votes import PAPER, paper_vote
 
 FOLLOWER = "Follower"
 CANDIDATE = "Candidate"
@@ -128,6 +129,7 @@ class RaftNode:
         self.role = FOLLOWER
         self.leader: str | None = None
         self.last_contact: int | None = None
+        self.leader_contact: int | None = None  # last accepted leader RPC (paper vote rules)
         self.commit_index = 0
         self.latest_config: cfg.Configuration = ()
         self.latest_config_index = 0
@@ -182,6 +184,8 @@ class RaftNode:
 
     def _paper_timeout(self) -> int:
         lo, hi = self.timing.election_timeout_range  # type: ignore[misc]
+        if hi == lo:
+            return lo  # a fixed timeout (the paper's 150-150 ms case) draws nothing
         return lo + self._rng.getrandbits(63) % (hi - lo)
 
     def _arm(self, key: object, deadline: int | None) -> None:
@@ -401,6 +405,8 @@ class RaftNode:
         elif t is RequestVote:
             if msg.prevote:  # type: ignore[attr-defined]
                 self._on_prevote(src, msg, now)  # type: ignore[arg-type]
+            elif self.timing.vote_rules == PAPER:
+                paper_vote(self, src, msg, now, LEADER, FOLLOWER)  # type: ignore[arg-type]
             else:
                 self._on_vote(src, msg, now)  # type: ignore[arg-type]
         elif t is VoteResponse:
@@ -451,6 +457,7 @@ class RaftNode:
             if msg.term > self.current_term:
                 self._set_term(msg.term)
         self.leader = msg.leader
+        self.leader_contact = now
         self._touch_contact(now)
         self.outbox.append((src, HeartbeatResponse(msg.rpc, msg.deadline, self.current_term, True)))
 
@@ -467,6 +474,7 @@ class RaftNode:
             if msg.term > self.current_term:
                 self._set_term(msg.term)
         self.leader = msg.leader
+        self.leader_contact = now
         prev = msg.prev_index
         if prev > 0:
             if prev > last or log[prev].term != msg.prev_term:
