@@ -142,6 +142,7 @@ class RaftNode:
         self._refused = 0
         self._votes_needed = 0
         self._transfer_candidate = False
+        self._election_at = 0  # the candidate's election deadline (paper timing)
         # Leader state.
         self.progress: dict[str, Progress] = {}
         self._retired: dict[str, Progress] = {}
@@ -255,6 +256,8 @@ class RaftNode:
             self._transfer_candidate = False
         self._note("follower", self.current_term, previous, reason)
         self._enter_follower(now)
+        if previous == CANDIDATE and self.timing.vote_rules == PAPER:
+            self._arm(T_FOLLOWER, self._election_at)  # LogCabin's stepDown keeps the running timer
 
     def _leave_leader(self, now: int) -> None:
         """§4.10: stop replication, lastContact := now, fail queued changes."""
@@ -287,7 +290,8 @@ class RaftNode:
         self._votes_needed = quorum_size(len(voters))
         self._round_rpcs = set()
         if self.timing.paper:
-            self._arm(T_ELECTION, now + self._paper_timeout())
+            self._election_at = now + self._paper_timeout()
+            self._arm(T_ELECTION, self._election_at)
         else:
             self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
         if self.timing.prevote and not self._transfer_candidate:
@@ -316,7 +320,8 @@ class RaftNode:
         """electSelf: term+1 (persisted), self-vote (persisted), RequestVote to other voters."""
         if rearm:
             if self.timing.paper:
-                self._arm(T_ELECTION, now + self._paper_timeout())
+                self._election_at = now + self._paper_timeout()
+                self._arm(T_ELECTION, self._election_at)
             else:
                 self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
         self._prevote_phase = False
