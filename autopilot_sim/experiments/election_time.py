@@ -97,10 +97,17 @@ def trial_seed(root_seed: int, experiment: str, label: str, trial: int) -> int:
     return stream_seed(root_seed, "experiment", experiment, label, trial) % (2**63)
 
 
+#: LogCabin sends nothing to an idle follower but heartbeats; hashicorp/raft's idle
+#: commit-carrying AppendEntries (every CommitTimeout) would restart the followers' timers at
+#: scattered instants, so the experiments push that timeout out of the way.
+IDLE_COMMIT_TIMEOUT = 3600 * SECOND
+
+
 def paper_timing(lo_ns: int, hi_ns: int, heartbeat_ns: int) -> RaftTiming:
-    """The Raft paper's timing model with its vote rules (no pre-vote)."""
+    """The Raft paper's timing model with its vote rules (no pre-vote, no idle AppendEntries)."""
     return RaftTiming(prevote=False, election_timeout_range=(lo_ns, hi_ns),
-                      heartbeat_interval=heartbeat_ns, vote_rules="paper").validate()
+                      heartbeat_interval=heartbeat_ns, vote_rules="paper",
+                      commit_timeout=IDLE_COMMIT_TIMEOUT).validate()
 
 
 class _WatchedCluster(Cluster):
@@ -147,6 +154,14 @@ def lan_trial(lo_ms: int, hi_ms: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
               shorter_logs: int = 2) -> int:
     """One Figure 16 trial (module docstring): ns from the leader's crash until every surviving
     follower heard from the new leader, or `cap_ns` when that had not happened by then."""
+    return crash_trial(lo_ms, hi_ms, seed, cap_ns, latency, disk, shorter_logs)[0]
+
+
+def crash_trial(lo_ms: int, hi_ms: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
+                latency: Latency = LAN_LATENCY, disk: Latency | None = LAN_DISK,
+                shorter_logs: int = 2) -> tuple[int, int]:
+    """`lan_trial`, also returning how many terms the election took (1: no split vote; 0 when
+    capped before any new leader)."""
     lo, hi = lo_ms * MILLISECOND, hi_ms * MILLISECOND
     heartbeat = lo // 2
     setup_hi = max(hi, 2 * lo)
@@ -183,8 +198,8 @@ def lan_trial(lo_ms: int, hi_ms: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
             waiting = [n for n in survivors if n != new.name and n not in cluster.first_contact]
             if not waiting:
                 others = [cluster.first_contact[n] for n in survivors if n != new.name]
-                return max(others) - crash_at
-    return cap_ns
+                return max(others) - crash_at, new.node.current_term - term
+    return cap_ns, 0
 
 
 def wan_trial(failed: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
@@ -204,6 +219,19 @@ def wan_trial(failed: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
     while not elected and cluster.now < cap_ns:
         cluster.run(min(cap_ns, cluster.now + step))
     return elected[0] if elected else cap_ns
+
+
+def split_vote_probability(n: int, s: int, latency: float) -> float:
+    """The thesis's first-round split-vote probability with a fixed one-way latency (§9.2):
+    `s` live servers of `n`, one-way `latency` l as a fraction of the timeout range. A split
+    happens when at least c = s - floor(n/2) + 1 servers time out within l of the first, i.e.
+    Pr(T(c) - T(1) < l) for s uniform timeouts, which equals
+    sum_{k=c-1..s} C(s, k) l^k (1-l)^(s-k)."""
+    c = s - n // 2 + 1
+    if c <= 1:
+        return 0.0
+    x = min(max(latency, 0.0), 1.0)
+    return sum(math.comb(s, k) * x**k * (1 - x) ** (s - k) for k in range(c - 1, s + 1))
 
 
 # ---------------------------------------------------------------------- running many trials
