@@ -395,3 +395,12 @@ def test_link_indexes_stay_right_when_an_earlier_link_is_invalid():
     errors = errors_of(HEAD + "network:\n  links:\n    - {from: node1}\n    - {from: node2, to: node9}\n")
     assert [(e.line, e.path) for e in errors] == [(5, "network.links[0].to"), (6, "network.links[1].to")]
     assert errors[1].message.startswith('unknown server "node9"')
+
+
+def test_paper_vote_rules_need_prevote_off_and_a_known_value():
+    err = only_error(HEAD + "raft:\n  vote_rules: paper\n")
+    assert err.path == "raft.vote_rules" and err.line == 4
+    assert "prevote: false" in err.message
+    err = only_error(HEAD + "raft:\n  vote_rules: logcabin\n  prevote: false\n")
+    assert err.path == "raft.vote_rules" and "hashicorp" in err.message and "paper" in err.message
+    load_scenario_text(HEAD + "raft:\n  vote_rules: paper\n  prevote: false\n")
