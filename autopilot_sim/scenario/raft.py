@@ -66,11 +66,13 @@ class RaftSpec(ScenarioModel):
     heartbeat_interval: Optional[PositiveDuration] = Field(
         None, description="Paper-style timing: leader heartbeat period; requires "
                           "election_timeout_range.")
-    vote_rules: Literal["hashicorp", "paper"] = Field(
-        "hashicorp",
-        description="RequestVote rules: hashicorp (the library: a follower that knows a leader "
-                    "refuses) or paper (the Raft paper and LogCabin: term and log alone, votes "
-                    "withheld within the minimum election timeout of leader contact; needs "
+    # Optional so that an unset key stays out of the resolved scenario.yaml (runs that do not
+    # use it keep byte-identical outputs); None means hashicorp.
+    vote_rules: Optional[Literal["hashicorp", "paper"]] = Field(
+        None,
+        description="RequestVote rules: hashicorp (default; the library: a follower that knows a "
+                    "leader refuses) or paper (the Raft paper and LogCabin: term and log alone, "
+                    "votes withheld within the minimum election timeout of leader contact; needs "
                     "prevote: false).")
 
     @field_validator("election_timeout_range", mode="before")
