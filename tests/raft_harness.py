@@ -76,7 +76,7 @@ class Out:
 
     sent: list[tuple[str, object]] = field(default_factory=list)
     timers: list[tuple[object, int | None]] = field(default_factory=list)
-    notes: list[tuple] = field(default_factory=list)
+    notes: list = field(default_factory=list)
     writes: int = 0
 
     def to(self, dst: str) -> list[object]:
@@ -92,7 +92,7 @@ class Out:
         return [(d, m) for d, m in self.sent if type(m) is kind]
 
     def note_kinds(self) -> list[str]:
-        return [n[0] for n in self.notes]
+        return [n.kind for n in self.notes]
 
 
 class Driven:

@@ -45,6 +45,8 @@ ALLOWED_SERVER_ERRORS: dict[tuple[int, str], str] = {
         "a PUT waits for its Raft entry as Nomad's RPC does, and a generated partition can leave the leader "
         "unable to commit; Nomad's RPC then fails with a 500 after its timeout, this server after its "
         "write_timeout (0.5 s wall time in this test, so that one PUT cannot stall the run)"),
+    (500, 'id "'): ("an ID that is not in the leader's Raft configuration (the empty one too): Nomad's "
+                    "RaftRemovePeerByID returns a plain error, which its HTTP layer answers with 500"),
     (503, "the simulation "): "the live simulation ended (its scenario duration) or stopped; documented 503",
 }
 
@@ -106,6 +108,17 @@ ALLOWED_REJECTIONS: dict[str, tuple[str, Callable[[Any, str], bool]]] = {
     "a server twice in a partition": (
         "JSON Schema's uniqueItems cannot span the groups of a partition",
         lambda case, text: text.startswith("Error parsing event: partition[") and "is in the partition twice" in text),
+    "transfer-leadership without exactly one of id and address": (
+        ("Nomad needs exactly one of ?id and ?address; OpenAPI parameters cannot say 'one of two'"),
+        lambda case, text: text in ("must specify id or address", "must specify either id or address")
+        and (("id" in (case.query or {})) == ("address" in (case.query or {})))),
+    "transfer to a server not in the Raft configuration": (
+        "the servers are the running cluster's; the description cannot list them (Nomad answers 400)",
+        lambda case, text: re.match(r'(id|address) ".*" was not found in the Raft configuration$', text) is not None),
+    "a delay beyond an hour in an event": (
+        "the scenario format bounds latency parameters to 1h (a message held longer is lost: a cut); its "
+        "JSON Schema, from which the event schema is derived, gives the duration syntax only",
+        lambda case, text: text.startswith("Error parsing event: ") and "must be at most 1h0m0s, got" in text),
     "unknown server in an event": (
         "the server names are the running scenario's; the description cannot list them",
         lambda case, text: text.startswith("Error parsing event: ") and "unknown server" in text),

@@ -234,8 +234,10 @@ def test_a_served_session_replays_byte_for_byte(tmp_path: Path) -> None:
 
     with ApiServer(live, port=0) as server:
         raw = Raw(server)
-        wait_for(lambda: server.live.snapshot.leader)
-        config = raw.json("GET", "/v1/operator/autopilot/configuration")[1]
+        # A leader answers the configuration once establishLeadership has written it: wait for
+        # that, not just for a leader (under load the GET can land in between and get a 500).
+        config = wait_for(lambda: (lambda r: r[0] == 200 and r[1])(
+            raw.json("GET", "/v1/operator/autopilot/configuration")))
         assert raw.json("PUT", f"/v1/operator/autopilot/configuration?cas={config['ModifyIndex']}",
                         {**config, "MaxTrailingLogs": 10})[1] is True
         assert raw.json("PUT", f"/v1/operator/autopilot/configuration?cas={config['ModifyIndex']}", config)[1] is False

@@ -85,12 +85,20 @@ def test_bad_until_is_a_usage_error(capsys) -> None:
 
 
 def test_runtime_target_error_names_line_and_time(tmp_path: Path, capsys) -> None:
+    # Crashing a server twice is known before the run: the same located error as `validate`.
     path = tmp_path / "s.yaml"
     path.write_text("name: x\nduration: 1m\ncluster: {servers: 3}\nevents:\n"
                     "  - {at: 10s, crash: node1}\n  - {at: 20s, crash: node1}\n")
     assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "line 6" in err and "events[1].crash at 20s" in err and "already down" in err
+    assert err.startswith(f"{path}:6:22: events[1].crash: node1 is not running at 20s: it crashed "
+                          "(events[0] crash at 10s)")
+    # Who leads at 30s only the run knows: the error then has the same form.
+    path.write_text("name: x\nduration: 1m\ncluster: {servers: 3}\nevents:\n"
+                    "  - {at: 10s, crash: leader}\n  - {at: 20s, crash: leader}\n  - {at: 30s, crash: leader}\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"{path}:7:22: events[2].crash: at 30s: there is no leader at this time\n"
 
 
 def test_explain_prints_the_story_of_a_run_directory(tmp_path: Path, capsys) -> None:
@@ -132,3 +140,27 @@ def test_raft_only_simulation_handles_crash_and_restart() -> None:
     result = Simulation(load_scenario(DEMO), nomad=False).run()
     kinds = [e["kind"] for e in result.recorder.events]
     assert "crash" in kinds and "restart" in kinds and result.timeline == []
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile", "exists and is not a directory"),
+    (lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile" / "sub", "afile is not a directory"),
+])
+def test_an_out_path_that_cannot_be_a_directory_is_refused_before_running(tmp_path: Path, capsys,
+                                                                         make, message) -> None:
+    out = make(tmp_path)
+    assert main(["run", str(DEMO), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"autopilot-sim run: --out {out}: ") and message in err
+    assert "simulated" not in err  # nothing was run
+
+
+def test_a_run_directory_that_cannot_be_written_is_a_clear_error(tmp_path: Path, capsys, monkeypatch) -> None:
+    from autopilot_sim.sim import runner
+
+    def fail(self, out):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runner.RunResult, "write", fail)
+    assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--quiet", "--until", "5s"]) == 2
+    assert "cannot write the run directory" in capsys.readouterr().err

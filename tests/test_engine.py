@@ -440,12 +440,14 @@ def test_heartbeats_bypass_a_follower_blocked_on_its_disk():
     lead = c.servers[leader].node
     sent: dict[int, int] = {}
     rtts = {"hb": [], "ae": []}
-    send = c._send
 
-    def send_spy(src, dst, msg, extra_delay=0):
-        if src == leader and isinstance(msg, (Heartbeat, AppendEntries)):
-            sent[msg.rpc] = c.now
-        send(src, dst, msg, extra_delay)
+    class OutboxSpy(list):
+        """The leader's outbox: remembers when each heartbeat / AppendEntries was sent."""
+
+        def append(self, item):
+            if isinstance(item[1], (Heartbeat, AppendEntries)):
+                sent[item[1].rpc] = c.now
+            super().append(item)
 
     on_message = lead.on_message
 
@@ -455,7 +457,7 @@ def test_heartbeats_bypass_a_follower_blocked_on_its_disk():
             rtts[kind].append(now - sent[msg.rpc])
         on_message(src, msg, now)
 
-    c._send = send_spy
+    lead.outbox = OutboxSpy(lead.outbox)
     lead.on_message = leader_spy
     c.run(20 * S)
     assert c.leader_name == leader and c.leaders_elected == 1

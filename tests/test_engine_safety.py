@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from engine_harness import S, make_cluster, names
 
+from autopilot_sim.raft import commitment as raft_commitment
+from autopilot_sim.raft import election as raft_election
 from autopilot_sim.raft import node as raft_node
 from autopilot_sim.raft.messages import Entry
 from autopilot_sim.sim.invariants import SafetyChecker, SafetyViolation
@@ -144,7 +146,8 @@ def test_a_broken_quorum_rule_is_caught_in_a_run(seed, monkeypatch):
     on by default in every Cluster, must stop the run."""
     c = make_cluster(3, seed=seed, writes_per_second=20)
     assert c.safety is not None
-    monkeypatch.setattr(raft_node, "quorum_size", lambda voters: 1)
+    for module in (raft_node, raft_election, raft_commitment):  # every user of the quorum rule
+        monkeypatch.setattr(module, "quorum_size", lambda voters: 1)
     c.run(5 * S)
     follower = next(n for n in names(3) if n != c.leader_name)
     c.network.partition([[follower]])

@@ -109,3 +109,13 @@ def test_cli_rejects_a_bad_range(tmp_path, capsys):
     code = cli_main(["experiment", "election-time", "--ranges", "300-150", "--out", str(tmp_path)])
     assert code == 2
     assert "300-150" in capsys.readouterr().err
+
+
+def test_the_same_trials_on_a_dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    lines = {"150-300": 4}
+    inline = et.run_trials("election-time", lines, root_seed=5, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        on_dask = et.run_trials("election-time", lines, root_seed=5, client=client)
+    assert on_dask == inline

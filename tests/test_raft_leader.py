@@ -55,7 +55,7 @@ def test_lease_steps_down_at_last_quorum_contact_plus_llt_plus_10ms():
     n = h["a"]
     assert n.role == FOLLOWER and n.current_term == 2  # the same term
     assert n.last_contact == c_time + 500 * MS + 10 * MS and n.leader is None
-    assert any(note[0] == "follower" and "lease" in note[3] for note in out.notes)
+    assert any(note.kind == "follower" and "lease" in note.reason for note in out.notes)
     assert T_LEASE not in a.timers
     assert not [k for k in a.timers if isinstance(k, tuple)]  # replication stopped
 

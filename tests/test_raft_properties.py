@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autopilot_sim.raft import configuration as cfg
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite
 from autopilot_sim.sim.network import Latency, Network
@@ -231,8 +232,8 @@ def test_a_late_leader_of_an_older_term_is_no_safety_violation(load):
     elected: list[tuple[int, str, int]] = []
 
     def watch(c, server, note):
-        if note[0] == "leader":
-            elected.append((c.now, server.name, note[1]))
+        if isinstance(note, notes.LeaderElected):
+            elected.append((c.now, server.name, note.term))
 
     run_schedule(s, observe=watch)
     # The schedule still builds the situation: node5 elected at 22.019 s in a term below one

@@ -76,9 +76,9 @@ def test_conflicting_suffix_is_truncated_and_replaced():
     assert resp.success is True
     assert resp.last_log == 5  # the follower's last index *before* the change
     assert log_terms(d.node) == [1, 2, 3, 3]
-    truncates = [n for n in out.notes if n[0] == "truncate"]
-    assert len(truncates) == 1 and truncates[0][1] == 3
-    assert [e.index for e in truncates[0][2]] == [3, 4, 5]
+    truncates = [n for n in out.notes if n.kind == "truncate"]
+    assert len(truncates) == 1 and truncates[0].index == 3
+    assert [e.index for e in truncates[0].removed] == [3, 4, 5]
     assert out.writes == 3  # term adoption, DeleteRange, StoreLogs
     assert d.node.last_contact == S
 

@@ -125,7 +125,7 @@ def test_bad_durations_carry_gos_message(value, message):
 
 
 def test_zero_duration_is_go_text_zero_but_positive_fields_reject_it():
-    err = only_error(HEAD + "gossip:\n  probe_interval: 0\n")
+    err = only_error(HEAD + "gossip:\n  tcp_timeout: 0\n")
     assert err.message == "must be more than 0s, got 0s"
 
 
@@ -241,7 +241,7 @@ def test_joined_servers_are_known_after_their_join_only():
 def test_join_of_an_existing_server():
     err = only_error(HEAD + "events:\n  - {at: 5s, join: {name: node2}}\n")
     assert err.path == "events[0].join.name"
-    assert err.message.startswith('server "node2" already exists')
+    assert err.message.startswith('server "node2" is already running at 5s')
     # After a leave, the name may join again.
     load_scenario_text(HEAD + "events:\n  - {at: 5s, leave: node2}\n  - {at: 9s, join: {name: node2}}\n")
 

@@ -32,6 +32,7 @@ from typing import Any
 from autopilot_sim.api.snapshot import Snapshot, SnapshotBuilder
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.durations import SECOND, format_duration
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.node import LEADER
 from autopilot_sim.sim.cluster import SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
@@ -552,12 +553,12 @@ class LiveSimulation:
                            by=by, value=value, target=target, noop=False)
         self._transfers.append(_PendingTransfer(command, leader.name, leader.node.current_term, target, reply))
 
-    def _on_note(self, cluster: Any, server: Any, note: tuple) -> None:
+    def _on_note(self, cluster: Any, server: Any, note: object) -> None:
         """A timed-out transfer attempt is retried (Nomad tries `TRANSFER_ATTEMPTS` times)."""
-        if note[0] != "transfer_timeout" or not self._transfers:
+        if type(note) is not notes.TransferTimedOut or not self._transfers:
             return
         for transfer in self._transfers:
-            if transfer.leader != server.name or transfer.term != note[1] or transfer.error is not None:
+            if transfer.leader != server.name or transfer.term != note.term or transfer.error is not None:
                 continue
             if transfer.attempts >= TRANSFER_ATTEMPTS:
                 transfer.error = (f"failed to transfer leadership in {TRANSFER_ATTEMPTS} attempts. "
@@ -606,7 +607,7 @@ class LiveSimulation:
         self.commands += 1
         before = len(recorder.events)
         try:
-            sim._apply(index, event)
+            sim.apply_event(index, event)
         except (ScenarioRunError, SimulationError) as exc:
             reason = _reason(exc)
             recorder.event(now, "api_event_rejected", f"API: {event.kind} rejected: {reason}", event=data)

@@ -26,11 +26,13 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
-from autopilot_sim.api.client import ClientConfig, ClientError, NomadClient
 from autopilot_sim.commands import ExamplesFormatter
 from autopilot_sim.durations import DurationError, format_duration, parse_duration, parse_rfc3339
+
+if TYPE_CHECKING:  # the HTTP client (and the api package) load only when a command runs
+    from autopilot_sim.api.client import NomadClient
 
 # --- Go's flag package ---------------------------------------------------------------------------
 
@@ -430,6 +432,8 @@ _SET_KEYS = {
 def run_operator(command: str, args: list[str], *, out: TextIO | None = None, err: TextIO | None = None,
                  environ: dict[str, str] | None = None) -> int:
     """Run ``operator autopilot <command> <args>``; returns the exit status."""
+    from autopilot_sim.api.client import ClientConfig, ClientError, NomadClient
+
     out = out or sys.stdout
     err = err or sys.stderr
     own: list[Flag] = []
@@ -463,6 +467,8 @@ def run_operator(command: str, args: list[str], *, out: TextIO | None = None, er
 
 
 def _get_config(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) -> int:
+    from autopilot_sim.api.client import ClientError
+
     try:
         config = normalize_config(client.autopilot_get_configuration())
     except (ClientError, ValueError) as exc:
@@ -476,6 +482,8 @@ def _get_config(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) ->
 
 
 def _set_config(client: NomadClient, values: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    from autopilot_sim.api.client import ClientError
+
     try:
         config = normalize_config(client.autopilot_get_configuration())
     except (ClientError, ValueError) as exc:
@@ -499,6 +507,8 @@ def _set_config(client: NomadClient, values: dict[str, Any], out: TextIO, err: T
 
 
 def _health(client: NomadClient, as_json: bool, out: TextIO, err: TextIO) -> int:
+    from autopilot_sim.api.client import ClientError
+
     try:
         status, report = client.autopilot_server_health()
     except (ClientError, ValueError) as exc:

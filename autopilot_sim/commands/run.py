@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from autopilot_sim.commands import ExamplesFormatter
-from autopilot_sim.durations import DurationError, parse_duration
+from autopilot_sim.durations import DurationError, format_duration, parse_duration
 from autopilot_sim.narrate import expectation_lines, print_story
 
 EPILOG = """examples:
@@ -38,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the summary (summary.json) as JSON on stdout and nothing else there; the run "
                         "directory, plots and verdicts go to stderr, the story is left out")
+    p.add_argument("--no-safety-checks", dest="safety_checks", action="store_false",
+                   help="skip the Raft safety invariant checks (faster; for benchmarks and sweeps; "
+                        "recorded in summary.json)")
     p.set_defaults(func=main)
 
 
@@ -72,20 +76,35 @@ def main(args: argparse.Namespace) -> int:
             print(f"autopilot-sim run: --plot needs matplotlib, which could not be imported ({exc}); "
                   "reinstall it with: pip install matplotlib", file=sys.stderr)
             return 2
+    from autopilot_sim.scenario.cost import WARN_EVENTS, estimate
+
+    cost = estimate(scenario, until if until is not None and until < scenario.duration else None)
+    if cost.events > WARN_EVENTS:
+        print(f"warning: {args.scenario}: this run will take {cost.describe()}", file=sys.stderr)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{seed}"
+    problem = out_dir_problem(out)
+    if problem is not None:  # checked before running: an unwritable --out must not cost a whole run
+        print(f"autopilot-sim run: --out {out}: {problem}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     progress = _Progress(scenario.name) if sys.stderr.isatty() and not args.quiet and not args.json else None
     try:
-        result = Simulation(scenario, seed=seed, until=until).run(progress=progress)
-    except ScenarioRunError as exc:
-        print(f"{args.scenario}: {exc}", file=sys.stderr)
+        result = Simulation(scenario, seed=seed, until=until,
+                            check_safety=args.safety_checks).run(progress=progress)
+    except ScenarioRunError as exc:  # a check only the run could make (see scenario/lifecycle.py)
+        print(scenario.located(event_path(exc.event, exc.index),
+                               f"at {format_duration(exc.t_ns)}: {exc.reason}"), file=sys.stderr)
         return 2
     finally:
         if progress is not None:
             progress.close()
     wall = time.perf_counter() - started
-    result.write(out)
+    try:
+        result.write(out)
+    except OSError as exc:
+        print(f"autopilot-sim run: cannot write the run directory {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     summary = result.summary
     lines = {r.index: r.line for r in result.expectation_results}
     # With --json, stdout carries only the summary; everything for people goes to stderr.
@@ -118,6 +137,33 @@ def main(args: argparse.Namespace) -> int:
         print(f"{len(failed)} of {len(result.expectation_results)} expectations failed", file=sys.stderr)
         return 1
     return 0
+
+
+def out_dir_problem(out: Path) -> str | None:
+    """Why `out` cannot become a run directory (None when it can): it is a file, or its
+    nearest existing ancestor is not a writable directory."""
+    if out.exists():
+        if not out.is_dir():
+            return "exists and is not a directory"
+        return None if os.access(out, os.W_OK | os.X_OK) else "the directory is not writable"
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot create it: {ancestor} is not writable"
+    return None
+
+
+def event_path(event: object, index: int) -> tuple[str | int, ...]:
+    """The key path of an event's target (``events[3].pause.server``), else of its kind."""
+    kind = getattr(event, "kind", "")
+    if kind in ("pause", "upgrade"):
+        return ("events", index, kind, "server")
+    if kind == "join":
+        return ("events", index, kind, "name")
+    return ("events", index, kind)
 
 
 class _Progress:

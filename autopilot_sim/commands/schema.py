@@ -12,7 +12,6 @@ import json
 import sys
 from typing import TextIO
 
-from autopilot_sim.scenario import scenario_json_schema
 from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:
@@ -37,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def schema_text() -> str:
     """The schema as deterministic, indented JSON text (with a final newline)."""
+    from autopilot_sim.scenario import scenario_json_schema
+
     return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Entry point for the parsed `schema` arguments."""
     if getattr(args, "markdown", False):
         from autopilot_sim.scenario.reference import markdown
+
+        from autopilot_sim.scenario import scenario_json_schema
 
         text = markdown(scenario_json_schema())
     else:

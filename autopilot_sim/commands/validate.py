@@ -1,7 +1,9 @@
 """`autopilot-sim validate SCENARIO...`: check scenario files without running them.
 
-Prints ``OK <file>`` for each valid file and every located error of each invalid one
-(``file:line:column: key.path: message``, on stderr). Exit status 0 when every file is valid,
+Prints ``OK <file>`` for each valid file, followed by a ``note:`` line for each check that
+only a run can make (``crash: leader``: who leads then), and every located error of each
+invalid one (``file:line:column: key.path: message``, on stderr). A run estimated to take
+minutes gets a warning line on stderr. Exit status 0 when every file is valid,
 2 otherwise (an input error, as for every command).
 """
 
@@ -11,7 +13,6 @@ import argparse
 import sys
 from typing import TextIO
 
-from autopilot_sim.scenario import ScenarioError, load_scenario
 from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:
@@ -37,12 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def validate_files(files: list[str], overrides: list[str] | None = None, *,
                    out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Validate each file, report on ``out`` / ``err``; returns the exit status (0 or 2)."""
+    from autopilot_sim.scenario import ScenarioError, load_scenario
+
     out = out or sys.stdout
     err = err or sys.stderr
     status = 0
+    from autopilot_sim.scenario.cost import WARN_EVENTS, estimate
+
     for name in files:
         try:
-            load_scenario(name, overrides=overrides or None)
+            scenario = load_scenario(name, overrides=overrides or None)
         except ScenarioError as exc:
             status = 2
             count = len(exc.errors)
@@ -51,6 +56,11 @@ def validate_files(files: list[str], overrides: list[str] | None = None, *,
             print(f"{name}: {count} error{'s' if count != 1 else ''}", file=err)
         else:
             print(f"OK {name}", file=out)
+            for note in scenario.notes():
+                print(f"  note: {note}", file=out)
+            cost = estimate(scenario)
+            if cost.events > WARN_EVENTS:
+                print(f"warning: {name}: a run will take {cost.describe()}", file=err)
     return status
 
 

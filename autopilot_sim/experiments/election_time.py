@@ -116,12 +116,11 @@ class _WatchedCluster(Cluster):
     after_term: int | None = None
     first_contact: dict[str, int]
 
-    def _deliver(self, payload: tuple) -> None:
-        msg = payload[3]
+    def _deliver(self, src: str, server: Any, msg: Any) -> None:
         if self.after_term is not None and type(msg) in (Heartbeat, AppendEntries) \
                 and msg.term > self.after_term:
-            self.first_contact.setdefault(payload[2], self.env.now)
-        super()._deliver(payload)
+            self.first_contact.setdefault(server.name, self.env.now)
+        super()._deliver(src, server, msg)
 
 
 def _names(n: int) -> list[str]:
@@ -132,9 +131,9 @@ def _stable_leader(cluster: Cluster, settle: int, step: int, limit: int) -> tupl
     """Run until one leader has held for `settle` ns; returns (name, term, election time)."""
     elected: dict[str, Any] = {}
 
-    def watch(_cluster: Cluster, server: Any, note: tuple) -> None:
-        if note[0] == "leader":
-            elected.update(name=server.name, term=note[1], at=cluster.now)
+    def watch(_cluster: Cluster, server: Any, note: Any) -> None:
+        if note.kind == "leader":
+            elected.update(name=server.name, term=note.term, at=cluster.now)
 
     cluster.observers.append(watch)
     try:
@@ -214,7 +213,7 @@ def wan_trial(failed: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
     for name in stream(seed, "experiment").sample(names, failed):
         cluster.crash(name)
     elected: list[int] = []
-    cluster.observers.append(lambda c, server, note: note[0] == "leader" and elected.append(c.now))
+    cluster.observers.append(lambda c, server, note: note.kind == "leader" and elected.append(c.now))
     step = 10 * MILLISECOND
     while not elected and cluster.now < cap_ns:
         cluster.run(min(cap_ns, cluster.now + step))

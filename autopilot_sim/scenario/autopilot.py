@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.scenario.base import ScenarioModel
-from autopilot_sim.scenario.types import Duration, PositiveDuration
+from autopilot_sim.scenario.types import Duration, duration_type
 
 #: The keys of the autopilot configuration proper (what the API's GET/PUT carry).
 CONFIG_KEYS = (
@@ -36,6 +36,13 @@ CONFIG_KEYS = (
     "disable_upgrade_migration",
     "enable_custom_upgrades",
 )
+
+#: Shortest autopilot tick: a fifth of Nomad's own test servers' (ServerHealthInterval 50ms,
+#: AutopilotInterval 100ms, nomad/testing.go). Each update tick asks every server for its stats
+#: and writes a health report, so a shorter one only floods the timeline (1ns ate ~70 MB/s).
+MIN_TICK = 10 * MILLISECOND
+_TICK_WHY = "Nomad's own test servers tick every 50ms-100ms; a shorter tick only floods the timeline"
+Tick = duration_type(MIN_TICK, why=_TICK_WHY)
 
 _NONZERO_DEFAULTS = {
     "last_contact_threshold": 200 * MILLISECOND,
@@ -62,10 +69,13 @@ class AutopilotSpec(ScenarioModel):
     disable_upgrade_migration: bool = Field(False, description="Enterprise: turn off upgrade migration.")
     enable_custom_upgrades: bool = Field(
         False, description="Enterprise: use upgrade_version, not the Nomad version.")
-    update_interval: PositiveDuration = Field(
-        2 * SECOND, description="Nomad's ServerHealthInterval: one health report per tick (2s).")
-    reconcile_interval: PositiveDuration = Field(
-        10 * SECOND, description="Nomad's AutopilotInterval: promotion and dead-server cleanup (10s).")
+    update_interval: Tick = Field(
+        2 * SECOND, description="Nomad's ServerHealthInterval: one health report per tick (2s). At "
+                                "least 10ms: Nomad's own test servers use 50ms, and each tick asks "
+                                "every server for its stats and writes a report.")
+    reconcile_interval: Tick = Field(
+        10 * SECOND, description="Nomad's AutopilotInterval: promotion and dead-server cleanup (10s). "
+                                 "At least 10ms: Nomad's own test servers use 100ms.")
     stable_since_rule: Literal["upstream", "intended"] = Field(
         "upstream",
         description="Simulator setting, not a Nomad key. upstream (default): StableSince changes "

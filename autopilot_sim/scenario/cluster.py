@@ -18,8 +18,9 @@ from autopilot_sim.scenario.types import ServerName, UpgradeVersion, Version, de
 DEFAULT_VERSIONS: dict[str, str] = {"1.11": "1.11.0", "2.0": "2.0.0"}
 #: Servers when none are given: three, the usual small production region.
 DEFAULT_SERVER_COUNT = 3
-#: Largest count accepted for ``servers: N``.
+#: Most servers a cluster may ever have (listed or counted, plus those that join).
 MAX_SERVER_COUNT = 100
+_WHY_MAX = "a Nomad region runs 3, 5 or 7 servers; every extra server multiplies the simulated messages"
 
 
 class ServerSpec(ScenarioModel):
@@ -76,7 +77,9 @@ class ClusterSpec(ScenarioModel):
 
     servers: Annotated[list[ServerSpec], BeforeValidator(expand_servers)] = Field(
         default_factory=lambda: [ServerSpec(name=f"node{i}") for i in range(1, DEFAULT_SERVER_COUNT + 1)],
-        description="A count (servers named node1..nodeN) or a list of servers. Default: 3.",
+        description="A count (servers named node1..nodeN) or a list of servers. Default: 3. At most "
+                    "100, counting those that join later: a Nomad region runs 3, 5 or 7 servers, and "
+                    "each extra one multiplies the simulated messages.",
     )
     bootstrap_expect: Optional[int] = Field(
         None, ge=1,
@@ -104,6 +107,9 @@ class ClusterSpec(ScenarioModel):
 
     @model_validator(mode="after")
     def _resolve(self) -> ClusterSpec:
+        if len(self.servers) > MAX_SERVER_COUNT:
+            raise KeyedError("servers", f"at most {MAX_SERVER_COUNT} servers, got {len(self.servers)} "
+                                        f"({_WHY_MAX})")
         seen: dict[str, int] = {}
         for i, server in enumerate(self.servers):
             if server.name in seen:

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 
 from autopilot_sim.durations import format_duration
 from autopilot_sim.scenario.base import KeyedError, ScenarioModel
-from autopilot_sim.scenario.types import Duration, PositiveDuration
+from autopilot_sim.scenario.types import Delay, PositiveDelay
 
 
 class _DistributionModel(ScenarioModel):
@@ -40,15 +40,15 @@ class ConstantDistribution(_DistributionModel):
     """Always the same delay."""
 
     distribution: Literal["constant"] = Field("constant", description="constant: always `value`.")
-    value: Duration = Field(description="The delay.")
+    value: Delay = Field(description="The delay (at most 1h: a message held longer is lost; use a cut).")
 
 
 class UniformDistribution(_DistributionModel):
     """Uniform on [min, max]."""
 
     distribution: Literal["uniform"] = Field("uniform", description="uniform on [min, max].")
-    min: Duration = Field(description="Smallest delay.")
-    max: Duration = Field(description="Largest delay (at least min).")
+    min: Delay = Field(description="Smallest delay.")
+    max: Delay = Field(description="Largest delay (at least min; at most 1h: a message held longer is lost, use a cut).")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformDistribution:
@@ -62,15 +62,15 @@ class NormalDistribution(_DistributionModel):
     """Normal, truncated at zero."""
 
     distribution: Literal["normal"] = Field("normal", description="normal(mean, stddev), truncated at 0.")
-    mean: Duration = Field(description="Mean of the normal.")
-    stddev: Duration = Field(description="Standard deviation of the normal.")
+    mean: Delay = Field(description="Mean of the normal (at most 1h).")
+    stddev: Delay = Field(description="Standard deviation of the normal (at most 1h).")
 
 
 class LognormalDistribution(_DistributionModel):
     """Log-normal given by its median and the sigma of the underlying normal."""
 
     distribution: Literal["lognormal"] = Field("lognormal", description="exp(N(ln median, sigma)).")
-    median: PositiveDuration = Field(description="Median delay.")
+    median: PositiveDelay = Field(description="Median delay (at most 1h).")
     sigma: float = Field(ge=0, le=10, description="Standard deviation of the underlying normal.")
 
 
@@ -78,7 +78,7 @@ class ExponentialDistribution(_DistributionModel):
     """Exponential with the given mean."""
 
     distribution: Literal["exponential"] = Field("exponential", description="exponential with mean `mean`.")
-    mean: PositiveDuration = Field(description="Mean delay.")
+    mean: PositiveDelay = Field(description="Mean delay (at most 1h).")
 
 
 #: Any delay distribution; pydantic picks the class from the `distribution` key.

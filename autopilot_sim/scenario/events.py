@@ -14,9 +14,9 @@ optional field per kind) so errors point at the key the user wrote. The engine r
 kind                      payload
 ========================  ===================================================================
 crash, leave, force_leave  ``str`` target: a server name or a role (leader, follower[1], ...)
-restart                   ``str`` a server name, or the role target of an earlier ``crash``
-                          event: then it means *the server that crash took down* (a
-                          crashed server has no role of its own to select it by)
+restart                   ``str`` a server name (a server that crashed or left), or the role
+                          target of an earlier ``crash`` event: then it means *the server that
+                          crash took down* (a crashed server has no role to select it by)
 pause                     `PauseSpec` — ``.server`` target, ``.for_`` ns (YAML key ``for``)
 partition                 ``list[list[str]]`` groups of targets; servers named in no group form
                           one more group together (so ``[[leader]]`` isolates the leader)
@@ -25,12 +25,14 @@ heal                      ``"all"`` (every partition and cut) or a `LinkRef` (th
                           the two servers, both directions: cuts removed, partition bridged)
 set_network               `NetworkPatch` — keys given replace the current network's
 set_load                  `LoadPatch` — ``.writes_per_second``
-join                      `ServerSpec` — a new server joins (version defaults per profile)
+join                      `ServerSpec` — a new server joins (version defaults per profile); the
+                          name may be that of a server that left (a new server, empty data dir)
 upgrade                   `UpgradeSpec` — ``.server`` target restarts on ``.version``
 set_autopilot             `AutopilotPatch` — ``.changes()`` the config keys written
 ========================  ===================================================================
 
-Events at the same time apply in file order.
+Events at the same time apply in file order. What each kind needs of its server (running,
+crashed, left) is checked before the run, in `lifecycle`.
 """
 
 from __future__ import annotations
@@ -164,8 +166,9 @@ class Event(ScenarioModel):
     at: Duration = Field(description="When the event fires, since the start of the run.")
     crash: Optional[Target] = Field(None, description="Kill a server's process without leaving.")
     restart: Optional[Target] = Field(
-        None, description="Start a crashed server again, with its persisted term, vote and log: a "
-                          "name, or the target of an earlier crash (the server that crash took down).")
+        None, description="Start a crashed server (or one that left) again, with its persisted term, "
+                          "vote and log: a name, or the target of an earlier crash (the server that "
+                          "crash took down). A running server cannot be restarted.")
     pause: Optional[PauseSpec] = Field(None, description="Stall a server: {server, for}.")
     partition: Optional[Partition] = Field(
         None, description="Split the network into groups; unnamed servers form one more group.")
@@ -177,7 +180,9 @@ class Event(ScenarioModel):
     leave: Optional[Target] = Field(None, description="Gracefully leave the cluster.")
     force_leave: Optional[Target] = Field(
         None, description="The operator's force-leave of a (failed) server, issued on the leader.")
-    join: Optional[ServerSpec] = Field(None, description="A new server joins.")
+    join: Optional[ServerSpec] = Field(
+        None, description="A new server joins: under a new name, or under the name of a server that "
+                          "left (a new server with an empty data dir; a crashed one is restarted instead).")
     upgrade: Optional[UpgradeSpec] = Field(
         None, description="Restart a server on a new version: {server, version}.")
     set_autopilot: Optional[AutopilotPatch] = Field(

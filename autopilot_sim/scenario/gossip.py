@@ -11,17 +11,25 @@ from pydantic import Field
 
 from autopilot_sim.durations import HOUR, MILLISECOND, SECOND
 from autopilot_sim.scenario.base import ScenarioModel
-from autopilot_sim.scenario.types import Duration, PositiveDuration
+from autopilot_sim.scenario.types import Duration, PositiveDuration, duration_type
+
+#: Shortest gossip period or probe timeout: a fifth of the fastest Nomad itself uses (its test
+#: servers: ProbeInterval 100ms, ProbeTimeout 50ms, GossipInterval 100ms). Below it a probe cannot
+#: outlast a round trip on the default network, and every tick of every server is simulated.
+MIN_GOSSIP_TICK = 10 * MILLISECOND
+_WHY = "Nomad's fastest gossip timing, its test servers', is 50ms-100ms"
+GossipTick = duration_type(MIN_GOSSIP_TICK, why=_WHY)
+_AT_LEAST = " At least 10ms (Nomad's fastest, its test servers', is 50ms-100ms)."
 
 
 class GossipSpec(ScenarioModel):
     """Serf / memberlist failure detection and membership timing."""
 
     # memberlist (DefaultWANConfig)
-    probe_interval: PositiveDuration = Field(
-        5 * SECOND, description="memberlist ProbeInterval: one probe per tick (WAN 5s).")
-    probe_timeout: PositiveDuration = Field(
-        3 * SECOND, description="memberlist ProbeTimeout: wait for a direct ack (WAN 3s).")
+    probe_interval: GossipTick = Field(
+        5 * SECOND, description="memberlist ProbeInterval: one probe per tick (WAN 5s)." + _AT_LEAST)
+    probe_timeout: GossipTick = Field(
+        3 * SECOND, description="memberlist ProbeTimeout: wait for a direct ack (WAN 3s)." + _AT_LEAST)
     indirect_checks: int = Field(
         3, ge=0, le=16, description="memberlist IndirectChecks: helpers asked to ping a target.")
     suspicion_mult: int = Field(
@@ -33,14 +41,14 @@ class GossipSpec(ScenarioModel):
     retransmit_mult: int = Field(
         4, ge=1, le=100, description="memberlist RetransmitMult: sends per broadcast = mult × "
                                      "ceil(log10(n+1)).")
-    gossip_interval: PositiveDuration = Field(
-        500 * MILLISECOND, description="memberlist GossipInterval (WAN 500ms).")
+    gossip_interval: GossipTick = Field(
+        500 * MILLISECOND, description="memberlist GossipInterval (WAN 500ms)." + _AT_LEAST)
     gossip_nodes: int = Field(
         4, ge=1, le=64, description="memberlist GossipNodes: random targets per gossip tick (WAN 4).")
     gossip_to_the_dead_time: PositiveDuration = Field(
         60 * SECOND, description="memberlist GossipToTheDeadTime (WAN 60s).")
-    push_pull_interval: PositiveDuration = Field(
-        60 * SECOND, description="memberlist PushPullInterval: full-state sync (WAN 60s).")
+    push_pull_interval: GossipTick = Field(
+        60 * SECOND, description="memberlist PushPullInterval: full-state sync (WAN 60s)." + _AT_LEAST)
     tcp_timeout: PositiveDuration = Field(
         30 * SECOND, description="memberlist TCPTimeout: join / push-pull stream timeout (WAN 30s).")
     awareness_max_multiplier: int = Field(
@@ -49,10 +57,10 @@ class GossipSpec(ScenarioModel):
     reconnect_timeout: PositiveDuration = Field(
         72 * HOUR, description="serf ReconnectTimeout: failed members are reaped after this "
                                "(Nomad 72h).")
-    reconnect_interval: PositiveDuration = Field(
-        30 * SECOND, description="serf ReconnectInterval: retry joining failed members (30s).")
-    reap_interval: PositiveDuration = Field(
-        15 * SECOND, description="serf ReapInterval (15s).")
+    reconnect_interval: GossipTick = Field(
+        30 * SECOND, description="serf ReconnectInterval: retry joining failed members (30s)." + _AT_LEAST)
+    reap_interval: GossipTick = Field(
+        15 * SECOND, description="serf ReapInterval (15s)." + _AT_LEAST)
     tombstone_timeout: PositiveDuration = Field(
         24 * HOUR, description="serf TombstoneTimeout: left members are reaped after this (24h).")
     broadcast_timeout: PositiveDuration = Field(

@@ -30,8 +30,9 @@ from autopilot_sim.scenario.network import LinkSpec
 from autopilot_sim.scenario.overrides import apply_to_raw
 from autopilot_sim.scenario.scenario import Scenario
 from autopilot_sim.scenario.semantics import scenario_issues
-from autopilot_sim.scenario.types import PositiveDuration, describe
-from autopilot_sim.scenario.yamlsource import SourceMap, YamlProblem, parse_yaml
+from autopilot_sim.scenario.types import ScenarioDuration, describe
+from autopilot_sim.scenario.yamlguard import MAX_FILE_BYTES
+from autopilot_sim.scenario.yamlsource import SourceMap, YamlProblem, parse_yaml, text_from_bytes
 
 #: Validation context telling the models that the data is YAML text (numbers in duration
 #: fields are read as typed: ``30`` is Go's "missing unit" error, not 30 ns).
@@ -43,14 +44,25 @@ def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] | None 
     (``["seed=3", "cluster.servers=7"]``)."""
     name = os.fspath(path)
     try:
-        with open(name, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(name, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         problem = f"cannot read the file: {exc.strerror or exc}"
         raise ScenarioError([LocatedError(name, None, None, "", problem)]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([LocatedError(name, None, None, "", f"not UTF-8 text: {exc.reason}")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        problem = (f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few KB "
+                   "(is this the right file?)")
+        raise ScenarioError([LocatedError(name, None, None, "", problem)])
+    try:
+        text = text_from_bytes(data, name)
+    except YamlProblem as exc:
+        raise ScenarioError([_yaml_error(exc)]) from None
     return load_scenario_text(text, filename=name, overrides=overrides)
+
+
+def _yaml_error(exc: YamlProblem) -> LocatedError:
+    loc = exc.location
+    return LocatedError(loc.file, loc.line, loc.column, format_path(exc.path), exc.message)
 
 
 def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequence[str] | None = None) -> Scenario:
@@ -58,9 +70,7 @@ def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequenc
     try:
         raw, smap = parse_yaml(text, filename)
     except YamlProblem as exc:
-        loc = exc.location
-        error = LocatedError(loc.file, loc.line, loc.column, format_path(exc.path), exc.message)
-        raise ScenarioError([error]) from None
+        raise ScenarioError([_yaml_error(exc)]) from None
     return validate_document(raw, smap, overrides=overrides)
 
 
@@ -106,6 +116,7 @@ def validate_document(raw: Any, smap: SourceMap, overrides: Sequence[str] | None
     for i, exp in enumerate(scenario.expect):
         exp._line = smap.locate(("expect", i)).line or 0
     scenario._source = smap.file
+    scenario._positions = smap
     return scenario
 
 
@@ -120,7 +131,7 @@ def _partial_issues(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, boo
 
     duration = None
     if "duration" in raw:
-        duration = attempt(TypeAdapter(PositiveDuration).validate_python, raw["duration"])
+        duration = attempt(TypeAdapter(ScenarioDuration).validate_python, raw["duration"])
     raw_cluster = raw.get("cluster") or {}
     cluster = attempt(ClusterSpec.model_validate, raw_cluster)
     if cluster is None and isinstance(raw_cluster, dict):

@@ -24,7 +24,17 @@ from pydantic import Field, field_validator, model_validator
 from autopilot_sim.durations import MILLISECOND, SECOND, format_duration
 from autopilot_sim.scenario.base import KeyedError, ScenarioModel
 from autopilot_sim.scenario.distributions import Distribution
-from autopilot_sim.scenario.types import Duration, PositiveDuration
+from autopilot_sim.scenario.types import Duration, duration_type
+
+
+#: Paper-style election timeouts: hashicorp/raft's own floor for its timeouts (5ms).
+PaperTimeout = duration_type(5 * MILLISECOND, why="hashicorp/raft's floor for its timeouts is 5ms")
+#: Paper-style heartbeat period: hashicorp/raft's floor for CommitTimeout, its fastest timer (1ms).
+PaperHeartbeat = duration_type(1 * MILLISECOND, why="hashicorp/raft's fastest timer, CommitTimeout, is at least 1ms")
+#: Nomad's RaftTimeout: its own test servers use 500ms; 10ms is still above any round trip of the
+#: default network, below it every RPC times out and is retried.
+RpcTimeout = duration_type(10 * MILLISECOND, why="Nomad's test servers use 500ms; shorter than a round "
+                                                  "trip, every RPC would time out and be retried")
 
 
 @dataclass(frozen=True)
@@ -54,18 +64,22 @@ class RaftSpec(ScenarioModel):
         description="Nomad's server.raft_multiplier (1..10): scales the four timeouts above.")
     max_append_entries: int = Field(
         64, ge=1, le=1024, description="MaxAppendEntries: entries per AppendEntries (1..1024).")
-    rpc_timeout: PositiveDuration = Field(
-        10 * SECOND, description="Nomad's RaftTimeout: I/O deadline of one Raft RPC.")
+    rpc_timeout: RpcTimeout = Field(
+        10 * SECOND, description="Nomad's RaftTimeout: I/O deadline of one Raft RPC. At least 10ms: "
+                                 "Nomad's test servers use 500ms; shorter than a round trip, every "
+                                 "RPC would time out and be retried.")
     disk_write_latency: Optional[Distribution] = Field(
         None, description="Latency of one fsync of the log/stable store; unset: no disk delay "
                           "(like Nomad dev mode's in-memory stores).")
-    election_timeout_range: Optional[tuple[PositiveDuration, PositiveDuration]] = Field(
+    election_timeout_range: Optional[tuple[PaperTimeout, PaperTimeout]] = Field(
         None,
         description="Paper-style timing: [min, max] election timeout, e.g. [150ms, 300ms]; "
-                    "requires heartbeat_interval.")
-    heartbeat_interval: Optional[PositiveDuration] = Field(
+                    "requires heartbeat_interval. Each at least 5ms, hashicorp/raft's floor for "
+                    "its timeouts.")
+    heartbeat_interval: Optional[PaperHeartbeat] = Field(
         None, description="Paper-style timing: leader heartbeat period; requires "
-                          "election_timeout_range.")
+                          "election_timeout_range. At least 1ms, hashicorp/raft's fastest timer "
+                          "(CommitTimeout) floor.")
     # Optional so that an unset key stays out of the resolved scenario.yaml (runs that do not
     # use it keep byte-identical outputs); None means hashicorp.
     vote_rules: Optional[Literal["hashicorp", "paper"]] = Field(

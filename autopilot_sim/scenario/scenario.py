@@ -9,16 +9,20 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from autopilot_sim.scenario.acl import AclSpec
 from autopilot_sim.scenario.autopilot import AutopilotSpec
-from autopilot_sim.scenario.base import IssueList, ScenarioModel
+from autopilot_sim.scenario.base import IssueList, ScenarioModel, format_path
 from autopilot_sim.scenario.cluster import DEFAULT_VERSIONS, ClusterSpec
+from autopilot_sim.scenario.cost import too_costly
+from autopilot_sim.scenario.errors import located
 from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import Expectation
 from autopilot_sim.scenario.gossip import GossipSpec
+from autopilot_sim.scenario.lifecycle import lifecycle_issues
 from autopilot_sim.scenario.load import LoadSpec
 from autopilot_sim.scenario.network import NetworkSpec
 from autopilot_sim.scenario.raft import RaftSpec
 from autopilot_sim.scenario.semantics import scenario_issues
-from autopilot_sim.scenario.types import DEFAULT_START_TIME, PositiveDuration, Slug, Timestamp
+from autopilot_sim.scenario.types import DEFAULT_START_TIME, ScenarioDuration, Slug, Timestamp
+from autopilot_sim.scenario.yamlsource import SourceMap
 
 #: The scenario format version this code reads.
 FORMAT_VERSION = 1
@@ -36,7 +40,10 @@ class Scenario(ScenarioModel):
     name: Slug = Field(description="Required: the scenario's name, a slug.")
     description: str = Field("", description="Shown by `run` and in notebooks.")
     seed: int = Field(1, ge=0, lt=2**64, description="Root random seed; `--seed` overrides.")
-    duration: PositiveDuration = Field(description="Required: how much simulated time to run.")
+    duration: ScenarioDuration = Field(
+        description="Required: how much simulated time to run; at most 720h (30 days: ten times the "
+                    "longest default timer, serf's 72h reconnect_timeout; longer runs only repeat "
+                    "themselves for hours of wall time).")
     start_time: Timestamp = Field(
         DEFAULT_START_TIME, description="Wall-clock time at the start of the run (StableSince anchor).")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="The servers (default: 3).")
@@ -50,6 +57,7 @@ class Scenario(ScenarioModel):
     expect: list[Expectation] = Field(default_factory=list, description="Checks on the health reports.")
 
     _source: Optional[str] = PrivateAttr(None)
+    _positions: Optional[SourceMap] = PrivateAttr(None)
 
     @field_validator("version")
     @classmethod
@@ -75,12 +83,28 @@ class Scenario(ScenarioModel):
         )
         if issues:
             raise IssueList(issues)
+        costly = too_costly(self)
+        if costly is not None:
+            raise IssueList([(("duration",), costly, False)])
         return self
 
     @property
     def source(self) -> str | None:
         """The file this scenario was loaded from (``None`` if built in Python)."""
         return self._source
+
+    def located(self, path: tuple[str | int, ...], message: str) -> str:
+        """``file:line:col: key.path: message`` for ``path`` in the file this scenario was loaded
+        from (``key.path: message`` when it was built in Python)."""
+        if self._positions is None:
+            return f"{format_path(path)}: {message}"
+        return str(located(self._positions, path, message))
+
+    def notes(self) -> list[str]:
+        """What only the run can check (role targets, states an earlier role event may have
+        changed), one located line each: see `lifecycle`."""
+        _, notes = lifecycle_issues(self.cluster, list(enumerate(self.events)))
+        return [self.located(path, message) for path, message, _ in notes]
 
     def server_names(self) -> list[str]:
         """Every server that ever exists: the initial ones, then those joined by events."""

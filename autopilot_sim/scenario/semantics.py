@@ -7,10 +7,9 @@ when some other part is not — every problem in a file is reported in one go.
 
 Names: servers listed in ``cluster.servers`` exist from the start; a ``join`` event adds one from
 that event on. An event may only name a server that exists by then; an expectation or a
-``network.links`` entry may name any server that ever exists in the scenario. Role targets
-(``leader``, ``follower[1]``) are resolved when the event fires and are not checked here, except
-that ``restart: <role>`` needs an earlier ``crash: <role>`` (it restarts the server that crash
-took down).
+``network.links`` entry may name any server that ever exists in the scenario. What events
+do to servers (a restart needs a crashed or left server, a join a new or left name, role targets
+such as ``leader`` resolved when the event fires) is `lifecycle`'s check, run from here.
 """
 
 from __future__ import annotations
@@ -19,11 +18,12 @@ import difflib
 from collections.abc import Sequence
 
 from autopilot_sim.durations import format_duration as fmt
-from autopilot_sim.scenario.cluster import ClusterSpec
+from autopilot_sim.scenario.cluster import MAX_SERVER_COUNT, ClusterSpec
 from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import ENTERPRISE_CHECK_KEYS, Expectation
 from autopilot_sim.scenario.network import LinkSpec
-from autopilot_sim.scenario.types import canonical_target, parse_target
+from autopilot_sim.scenario.lifecycle import lifecycle_issues
+from autopilot_sim.scenario.types import parse_target
 
 #: (path from the scenario root, message, point at the key rather than the value)
 Issue = tuple[tuple[str | int, ...], str, bool]
@@ -68,7 +68,13 @@ def scenario_issues(
     issues += _event_times(duration, events)
     if cluster is not None:
         issues += _event_names(cluster, events)
+        issues += lifecycle_issues(cluster, events)[0]
         ever = _all_servers(cluster, events)
+        if len(ever) > MAX_SERVER_COUNT:
+            first = next(i for i, e in events if e.kind == "join" and e.join.name == ever[MAX_SERVER_COUNT])  # type: ignore[union-attr]
+            issues.append((("events", first, "join"),
+                           f"this join is server number {MAX_SERVER_COUNT + 1} of the scenario; a cluster has at "
+                           f"most {MAX_SERVER_COUNT} servers, counting those that join", False))
         issues += _bootstrap(cluster, events)
         if links is not None:
             for i, link in links:
@@ -107,17 +113,7 @@ def _event_names(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> l
     issues: list[Issue] = []
     known = list(cluster.server_names)
     joins_later = {e.join.name: (i, e.at) for i, e in events if e.kind == "join"}  # type: ignore[union-attr]
-    gone: set[str] = set()
-    crashed_roles: set[str] = set()
     for i, event in events:
-        if event.kind == "crash" and parse_target(event.payload).is_role:
-            crashed_roles.add(canonical_target(event.payload))
-        if event.kind == "restart" and parse_target(event.payload).is_role:
-            if canonical_target(event.payload) not in crashed_roles:
-                issues.append((("events", i, "restart"),
-                               f'restart "{event.payload}" needs an earlier `crash: {event.payload}` to '
-                               "refer to (a crashed server has no role); or name the server", False))
-            continue
         for subpath, target in event.references():
             name = parse_target(target).name
             if name is None or name in known:
@@ -132,22 +128,13 @@ def _event_names(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> l
         if event.kind == "join":
             spec = event.join
             assert spec is not None
-            if spec.name in known and spec.name not in gone:
-                issues.append((("events", i, "join", "name"),
-                               f'server "{spec.name}" already exists; a server that left can rejoin '
-                               "after a leave or force_leave event", False))
-            elif spec.name not in known:
+            if spec.name not in known:  # whether it may join again is the lifecycle check's
                 known.append(spec.name)
-            gone.discard(spec.name)
             if not cluster.enterprise:
                 for key in ("redundancy_zone", "upgrade_version", "non_voting"):
                     if getattr(spec, key):
                         issues.append((("events", i, "join", key),
                                        f"{key} is an Enterprise feature; set cluster.enterprise: true", False))
-        elif event.kind in ("leave", "force_leave"):
-            name = parse_target(event.payload).name
-            if name is not None:
-                gone.add(name)
     return issues
 
 

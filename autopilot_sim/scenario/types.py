@@ -58,15 +58,21 @@ def parse_duration_value(value: Any, info: ValidationInfo | None) -> Any:
         raise ValueError(str(exc)) from None
 
 
-def _duration_bounds(minimum: int | None, exclusive: bool) -> AfterValidator:
+def _duration_bounds(minimum: int | None, exclusive: bool, maximum: int | None = None,
+                     why: str = "") -> AfterValidator:
+    reason = f" ({why})" if why else ""
+
     def check(value: int) -> int:
+        got = durations.format_duration(value)
+        if maximum is not None and value > maximum:
+            raise ValueError(f"must be at most {durations.format_duration(maximum)}, got {got}{reason}")
         if minimum is None:
             return value
-        low, got = durations.format_duration(minimum), durations.format_duration(value)
+        low = durations.format_duration(minimum)
         if exclusive and value <= minimum:
             raise ValueError(f"must be more than {low}, got {got}")
         if not exclusive and value < minimum:
-            raise ValueError(f"must be at least {low}, got {got}")
+            raise ValueError(f"must be at least {low}, got {got}{reason if minimum else ''}")
         return value
 
     return AfterValidator(check)
@@ -75,13 +81,15 @@ def _duration_bounds(minimum: int | None, exclusive: bool) -> AfterValidator:
 _DURATION_SER = PlainSerializer(durations.format_duration, return_type=str, when_used="json")
 
 
-def duration_type(minimum: int | None = 0, *, exclusive: bool = False) -> Any:
+def duration_type(minimum: int | None = 0, *, exclusive: bool = False, maximum: int | None = None,
+                  why: str = "") -> Any:
     """An integer-nanosecond field written as a Go duration; ``minimum`` bounds it (inclusive
-    unless ``exclusive``)."""
+    unless ``exclusive``), ``maximum`` too when given; ``why`` is the reason for the bounds,
+    quoted in the error (write it in the field's description as well)."""
     return Annotated[
         int,
         BeforeValidator(parse_duration_value),
-        _duration_bounds(minimum, exclusive),
+        _duration_bounds(minimum, exclusive, maximum, why),
         _DURATION_SER,
         WithJsonSchema(DURATION_JSON_SCHEMA),
     ]
@@ -91,6 +99,22 @@ def duration_type(minimum: int | None = 0, *, exclusive: bool = False) -> Any:
 Duration = duration_type(0)
 #: A duration > 0.
 PositiveDuration = duration_type(0, exclusive=True)
+
+#: Longest scenario `duration` (30 days): ten times serf's 72h reconnect_timeout, the longest
+#: default timer in the format; beyond it a run only repeats itself, for hours of wall time.
+MAX_SCENARIO_DURATION = 30 * 24 * durations.HOUR
+SCENARIO_DURATION_WHY = ("30 days is ten times the longest default timer, serf's 72h reconnect_timeout; "
+                         "longer runs only repeat themselves for hours of wall time")
+#: The scenario's `duration`: more than 0, at most `MAX_SCENARIO_DURATION`.
+ScenarioDuration = duration_type(0, exclusive=True, maximum=MAX_SCENARIO_DURATION, why=SCENARIO_DURATION_WHY)
+
+#: Largest delay a latency distribution may name (a message held longer is a `cut`).
+MAX_DELAY = durations.HOUR
+DELAY_WHY = "a message delayed by more than an hour is a lost one: use a cut event"
+#: A delay parameter of a distribution: 0 up to `MAX_DELAY`.
+Delay = duration_type(0, maximum=MAX_DELAY, why=DELAY_WHY)
+#: A positive delay parameter (lognormal median, exponential mean), up to `MAX_DELAY`.
+PositiveDelay = duration_type(0, exclusive=True, maximum=MAX_DELAY, why=DELAY_WHY)
 
 # --- timestamps --------------------------------------------------------------------------------
 

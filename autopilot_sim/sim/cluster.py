@@ -1,9 +1,13 @@
-"""The SimPy engine: servers, transport, timers, client load and faults.
+"""The engine: servers, transport, timers, client load and faults.
 
-SimPy only moves time and delivers things. Every scheduled item is a SimPy Timeout whose value
-is a tuple `(handler, *args)`; one dispatcher calls the handler. The pure Raft node never
-schedules anything itself: after each call the engine drains its outbox (messages), its timer
-requests and its notes.
+Why one module of ~700 lines: the per-message path (delivery, the node call, draining its
+outputs into the transport and the lazy timers) is deliberately fused into a few functions —
+each extra call per message costs measurable speed (benchmarks/bench_engine.py) — and the
+fault rules (crash, pause, disk stall) act on the same per-server fields as that path.
+
+The event loop (sim/loop.py) only moves time and delivers things: every scheduled item is a plain
+heap entry `(time, seq, handler, args)`. The pure Raft node never schedules anything itself:
+after each call the engine drains its outbox (messages), its timer requests and its notes.
 
 Timers are lazy: re-arming a key to a later deadline schedules nothing new; when the earlier
 SimPy event fires it sees the later deadline and re-schedules itself. hashicorp/raft re-arms
@@ -22,20 +26,22 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from heapq import heappush
+from typing import Any, Callable, TypeVar
 
-import simpy
-from simpy.events import NORMAL
-
-from autopilot_sim.durations import format_duration
+from autopilot_sim import event_kinds as kinds
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
 from autopilot_sim.raft.node import LEADER, RaftNode
+from autopilot_sim.raft.roles import MAIN_LOOP_TIMERS
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
+from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
+
+T = TypeVar("T")
 
 
 class SimulationError(RuntimeError):
@@ -48,17 +54,6 @@ class ServerSpecLite:
 
     name: str
     voter: bool = True  # bootstraps as a voter
-
-
-class _Call:
-    """A SimPy-compatible triggered event carrying a `(handler, *args)` payload."""
-
-    __slots__ = ("callbacks", "_value")
-    _ok = True
-
-    def __init__(self, payload: tuple, callbacks: tuple) -> None:
-        self.callbacks = callbacks
-        self._value = payload
 
 
 class SimServer:
@@ -105,7 +100,8 @@ class Cluster:
         disk_latency: Latency | None = None,
         check_safety: bool = True,
     ) -> None:
-        self.env = simpy.Environment()
+        #: The run's event loop (`now`, `peek()`, `step()`, `run(until)`, like a SimPy Environment).
+        self.env = EventLoop()
         self.timing = timing
         self.network = network
         self.seed = seed
@@ -126,7 +122,6 @@ class Cluster:
         self.elections_started = 0
         self.leaders_elected = 0
         self.leader_changes = 0
-        self._dispatch_list = (self._dispatch,)
         self._load_rng = stream(seed, "load")
         self.writes_per_second = 0.0
         self._load_generation = 0
@@ -158,10 +153,15 @@ class Cluster:
         return server
 
     def add_server(self, name: str) -> SimServer:
-        """A new server process joins the simulation: empty Raft state, follower, no peers."""
-        if name in self.servers:
-            raise SimulationError(f"a server named {name} already exists")
+        """A new server process joins the simulation: empty Raft state, follower, no peers.
+
+        The name may be that of a stopped server (one that left): the new process replaces it,
+        with an empty data dir."""
+        if name in self.servers and self.servers[name].up:
+            raise SimulationError(f"a server named {name} is already running")
         server = self._add_server(name)
+        if self.safety is not None:
+            self.safety.on_restart(name)  # its commit index starts from 0 again
         server.node.start(self.now)
         self._flush(server)
         return server
@@ -177,28 +177,24 @@ class Cluster:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _at(self, delay: int, payload: tuple) -> None:
-        """Schedule `payload[0](payload)` after `delay` ns.
-
-        Equivalent to `env.timeout(delay, payload)` with one callback, but pushes a slotted
-        event straight onto SimPy's queue: a Timeout's constructor and `schedule()` cost more
-        than the rest of a message's handling. Ordering is SimPy's own (time, priority, id).
-        """
+    def _at(self, delay: int, fn, *args) -> None:
+        """Run fn(*args) after `delay` ns (>= 0); ties keep scheduling order."""
         env = self.env
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(payload, self._dispatch_list)))
+        env.seq = seq = env.seq + 1
+        heappush(env.queue, (env.now + delay, seq, fn, args))
 
-    @staticmethod
-    def _dispatch(event) -> None:
-        payload = event._value
-        payload[0](payload)
+    def step(self, server: SimServer, fn: Callable[..., T], *args: Any) -> T:
+        """One input to `server`'s Raft node from outside the transport (a client write, a
+        membership change, a leadership transfer: `fn(*args)`, e.g. `server.node.propose_entry`),
+        then the engine takes the node's outputs (messages, timers, notes, writes). Returns
+        what `fn` returned."""
+        result = fn(*args)
+        self._flush(server)
+        return result
 
     def call_at(self, when: int, func, *args) -> None:
         """Run func(*args) at simulated time `when` (scenario events, observers)."""
-        self._at(max(0, when - self.now), (self._call, func, args))
-
-    @staticmethod
-    def _call(payload: tuple) -> None:
-        payload[1](*payload[2])
+        self.env.at(when, func, args)
 
     def run(self, until: int) -> None:
         """Advance the simulation to `until` ns (nothing happens if it is not in the future)."""
@@ -221,29 +217,70 @@ class Cluster:
                 server.busy_until = start + total
                 delay = server.busy_until - now
             node.writes = 0
-        if node.outbox:
+        outbox = node.outbox
+        if outbox:
+            # The transport, inlined (one message costs a link draw and one heap entry).
             name = server.name
-            for dst, msg in node.outbox:
-                self._send(name, dst, msg, delay)
-            node.outbox.clear()
-        if node.timer_requests:
-            self._arm_timers(server, node.timer_requests, server.timers, server.scheduled, self._fire_timer)
+            net = self.network
+            blocked = net.blocked
+            links = net.links
+            env = self.env
+            queue = env.queue
+            deliver = self._deliver
+            servers = self.servers
+            self.messages_sent += len(outbox)
+            for dst, msg in outbox:
+                if blocked and (name, dst) in blocked:
+                    self._lost(name, dst, msg)
+                    continue
+                link = links[name, dst]
+                width = link.width
+                wire = link.lo + int(link.random() * width) if width else link.sample()
+                if link.loss:
+                    wire = net.retransmissions(link, wire)
+                at = now + wire + delay
+                if at > msg.deadline:
+                    self._lost(name, dst, msg)
+                    continue
+                env.seq = seq = env.seq + 1
+                heappush(queue, (at, seq, deliver, (name, servers[dst], msg)))
+            outbox.clear()
+        requests = node.timer_requests
+        if requests:  # lazy timers (`_arm_timers`, inlined)
+            timers = server.timers
+            scheduled = server.scheduled
+            env = self.env
+            for key, deadline in requests:
+                if deadline is None:
+                    timers.pop(key, None)
+                    continue
+                timers[key] = deadline
+                at = scheduled.get(key)
+                if at is None or deadline < at:
+                    scheduled[key] = deadline
+                    env.seq = seq = env.seq + 1
+                    heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, server.epoch)))
+            requests.clear()
         if node.notes:
             self._handle_notes(server)
-        if node.commit_index > server.applied and self.on_apply is not None:
+        commit = node.commit_index
+        if commit > server.applied and self.on_apply is not None:
             first = server.applied + 1
-            server.applied = node.commit_index
-            self.on_apply(server, first, server.applied)
-        if self.safety is not None:
-            log_len = len(node.log)
-            if log_len != server.seen_len or node.commit_index != server.seen_commit:
+            server.applied = commit
+            self.on_apply(server, first, commit)
+        safety = self.safety
+        if safety is not None:
+            log = node.log
+            log_len = len(log)
+            if log_len != server.seen_len or commit != server.seen_commit:
                 server.seen_len = log_len
-                server.seen_commit = node.commit_index
-                self.safety.after_step(now, server.name, node.log, node.commit_index, node.current_term)
+                server.seen_commit = commit
+                safety.after_step(now, server.name, log, commit, node.current_term)
 
     def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
-        """Lazy timers: schedule a SimPy event only when no earlier one is pending for the key."""
-        now = self.env.now
+        """Lazy timers: schedule an event only when no earlier one is pending for the key."""
+        env = self.env
+        queue = env.queue
         epoch = server.epoch
         for key, deadline in requests:
             if deadline is None:
@@ -253,45 +290,42 @@ class Cluster:
             at = scheduled.get(key)
             if at is None or deadline < at:
                 scheduled[key] = deadline
-                self._at(deadline - now, (fire, server, key, deadline, epoch))
+                env.seq = seq = env.seq + 1
+                heappush(queue, (deadline, seq, fire, (server, key, deadline, epoch)))
         requests.clear()
 
     # ------------------------------------------------------------------ transport
-
-    def _send(self, src: str, dst: str, msg, extra_delay: int = 0) -> None:
-        self.messages_sent += 1
-        delay = self.network.transit_tcp(src, dst)
-        if delay is None or self.env.now + delay + extra_delay > msg.deadline:
-            self._lost(src, dst, msg)
-            return
-        self._at(delay + extra_delay, (self._deliver, src, dst, msg))
 
     def _lost(self, src: str, dst: str, msg) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""
         self.messages_lost += 1
         caller, peer = (src, dst) if msg.is_request else (dst, src)
-        self._at(max(0, msg.deadline - self.env.now), (self._rpc_error, caller, peer, msg, "timeout"))
+        self._at(max(0, msg.deadline - self.env.now), self._rpc_error, caller, peer, msg, "timeout")
 
-    def _rpc_error(self, payload: tuple) -> None:
-        _, caller, peer, msg, reason = payload
+    def _rpc_error(self, caller, peer, msg, reason) -> None:
         server = self.servers.get(caller)
         if server is None or not server.up:
             return
         self._enqueue(server, peer, rpc_error_for(msg, reason))
 
-    def _deliver(self, payload: tuple) -> None:
-        _, src, dst, msg = payload
-        if (src, dst) in self.network.blocked:
-            self._lost(src, dst, msg)  # the link was cut while the message was in flight
+    def _deliver(self, src: str, server: SimServer, msg) -> None:
+        """A Raft message arrives at `server` (the delivery path of `_enqueue`, fused)."""
+        blocked = self.network.blocked
+        if blocked and (src, server.name) in blocked:
+            self._lost(src, server.name, msg)  # the link was cut while the message was in flight
             return
-        server = self.servers[dst]
         if not server.up:
             self.messages_lost += 1
             if msg.is_request:  # connection refused: the caller learns it one transit later
-                self._refuse(src, dst, msg)
+                self._refuse(src, server.name, msg)
             return
         self.messages_delivered += 1
-        self._enqueue(server, src, msg)
+        now = self.env.now
+        if now < server.paused_until or (now < server.busy_until and msg.main_loop):
+            self._enqueue(server, src, msg)
+            return
+        server.node.on_message(src, msg, now)
+        self._flush(server)
 
     def _refuse(self, caller: str, peer: str, msg) -> None:
         """`peer`'s process is gone: the caller's RPC fails one transit later (a refused or reset
@@ -299,25 +333,24 @@ class Cluster:
         back = self.network.transit_tcp(peer, caller)
         if back is None:
             back = max(0, msg.deadline - self.env.now)
-        self._at(back, (self._rpc_error, caller, peer, msg, "refused"))
+        self._at(back, self._rpc_error, caller, peer, msg, "refused")
 
     def _enqueue(self, server: SimServer, src: str, msg) -> None:
         now = self.env.now
         if now < server.paused_until:
             server.paused_queue.append((None, src, msg))
             if msg.is_request:
-                self._at(max(0, msg.deadline - now), (self._stalled_request, src, server.name, msg))
+                self._at(max(0, msg.deadline - now), self._stalled_request, src, server.name, msg)
             return
         if now < server.busy_until and msg.main_loop:
             # The main loop is blocked on a disk write; heartbeats take the fast path
             # (docs/behaviour/raft.md §2.4).
-            self._at(server.busy_until - now, (self._redeliver, src, server, msg, server.epoch))
+            self._at(server.busy_until - now, self._redeliver, src, server, msg, server.epoch)
             return
         server.node.on_message(src, msg, now)
         self._flush(server)
 
-    def _redeliver(self, payload: tuple) -> None:
-        _, src, server, msg, epoch = payload
+    def _redeliver(self, src, server, msg, epoch) -> None:
         if server.up and epoch == server.epoch:
             self._enqueue(server, src, msg)
         elif msg.is_request:
@@ -326,12 +359,11 @@ class Cluster:
             # silently would leave the caller waiting forever (no deadline timer covers it).
             self._refuse(src, server.name, msg)
 
-    def _stalled_request(self, payload: tuple) -> None:
+    def _stalled_request(self, caller, peer, msg) -> None:
         """A request sat in a paused server's queue until the caller's deadline."""
-        _, caller, peer, msg = payload
         server = self.servers[peer]
         if self.env.now < server.paused_until and any(m is msg for _, _, m in server.paused_queue):
-            self._rpc_error((None, caller, peer, msg, "timeout"))
+            self._rpc_error(caller, peer, msg, "timeout")
 
     # ------------------------------------------------------------------ timers
 
@@ -351,20 +383,33 @@ class Cluster:
         now = self.env.now
         if deadline > now:
             scheduled[key] = deadline
-            self._at(deadline - now, (fire, server, key, deadline, epoch))
+            self._at(deadline - now, fire, server, key, deadline, epoch)
             return False
         return now >= server.paused_until
 
-    def _fire_timer(self, payload: tuple) -> None:
-        _, server, key, at, epoch = payload
-        if not self._due(server, server.timers, server.scheduled, key, at, epoch, self._fire_timer):
+    def _fire_timer(self, server: SimServer, key: object, at: int, epoch: int) -> None:
+        """A Raft timer event: `_due`'s bookkeeping inlined (a third of these events are stale)."""
+        scheduled = server.scheduled
+        if epoch != server.epoch or scheduled.get(key) != at:
             return
-        now = self.env.now
-        if now < server.busy_until and type(key) is str:
+        del scheduled[key]
+        deadline = server.timers.get(key)
+        if deadline is None:
+            return
+        env = self.env
+        now = env.now
+        if deadline > now:  # re-armed later meanwhile: sleep on
+            scheduled[key] = deadline
+            env.seq = seq = env.seq + 1
+            heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, epoch)))
+            return
+        if now < server.paused_until:
+            return  # fires at resume (_fire_overdue)
+        if now < server.busy_until and key in MAIN_LOOP_TIMERS:
             # Node-level timers (follower check, election, lease) run on the main loop, which a
             # disk write blocks; per-peer heartbeat and replication timers are goroutines of their own.
             server.scheduled[key] = server.busy_until
-            self._at(server.busy_until - now, (self._fire_timer, server, key, server.busy_until, epoch))
+            self._at(server.busy_until - now, self._fire_timer, server, key, server.busy_until, epoch)
             return
         del server.timers[key]
         server.node.on_timer(key, now)
@@ -375,38 +420,36 @@ class Cluster:
     def _handle_notes(self, server: SimServer) -> None:
         node = server.node
         now = self.env.now
-        notes = list(node.notes)
+        pending = list(node.notes)
         node.notes.clear()
-        for note in notes:
-            kind = note[0]
-            if kind == "leader":
-                term = note[1]
+        for note in pending:
+            t = type(note)
+            if t is notes.LeaderElected:
                 self.leaders_elected += 1
                 if self.safety is not None:
-                    self.safety.on_leader(now, server.name, term, node.log)
-                self.recorder.event(now, "leader_elected", f"{server.name} elected leader for term {term}",
-                                    server=server.name, term=term)
+                    self.safety.on_leader(now, server.name, note.term, node.log)
+                self.recorder.event(now, kinds.LEADER_ELECTED, f"{server.name} elected leader for term {note.term}",
+                                    server=server.name, term=note.term)
                 self._update_leader()
-            elif kind == "election":
+            elif t is notes.ElectionStarted:
                 self.elections_started += 1
-                self.recorder.event(now, "election_started",
-                                    f"{server.name} started an election for term {note[1]}",
-                                    server=server.name, term=note[1])
-            elif kind == "follower":
-                _, term, previous, reason = note
-                if previous == LEADER:
-                    self.recorder.event(now, "leader_stepped_down",
-                                        f"{server.name} stepped down in term {term}: {reason}",
-                                        server=server.name, term=term, reason=reason)
+                self.recorder.event(now, kinds.ELECTION_STARTED,
+                                    f"{server.name} started an election for term {note.term}",
+                                    server=server.name, term=note.term)
+            elif t is notes.SteppedDown:
+                if note.previous == LEADER:
+                    self.recorder.event(now, kinds.LEADER_STEPPED_DOWN,
+                                        f"{server.name} stepped down in term {note.term}: {note.reason}",
+                                        server=server.name, term=note.term, reason=note.reason)
                     self._update_leader()
-            elif kind == "truncate":
+            elif t is notes.Truncated:
                 server.seen_len = -1  # force a safety check of the rewritten suffix
                 if self.safety is not None:
-                    self.safety.on_truncate(now, server.name, note[2], node.current_term)
-            elif kind == "configuration_committed" and node.role == LEADER:
-                self.recorder.event(now, "configuration_committed",
-                                    f"configuration at index {note[1]} committed: {_describe_config(note[2])}",
-                                    server=server.name, index=note[1], servers=_config_map(note[2]))
+                    self.safety.on_truncate(now, server.name, note.removed, node.current_term)
+            elif t is notes.ConfigurationCommitted and node.role == LEADER:
+                self.recorder.event(now, kinds.CONFIGURATION_COMMITTED,
+                                    f"configuration at index {note.index} committed: {_describe_config(note.config)}",
+                                    server=server.name, index=note.index, servers=_config_map(note.config))
             for observer in self.observers:
                 observer(self, server, note)
 
@@ -450,10 +493,9 @@ class Cluster:
 
     def _schedule_write(self, generation: int) -> None:
         gap = round(self._load_rng.expovariate(self.writes_per_second) * 1e9)
-        self._at(gap, (self._client_write, generation))
+        self._at(gap, self._client_write, generation)
 
-    def _client_write(self, payload: tuple) -> None:
-        generation = payload[1]
+    def _client_write(self, generation: int) -> None:
         if generation != self._load_generation:
             return
         self._schedule_write(generation)
@@ -468,7 +510,7 @@ class Cluster:
             # joins the next group-commit batch (at most MaxAppendEntries + 1 entries).
             if not server.pending_writes:
                 wake = max(server.paused_until, server.busy_until)
-                self._at(wake - now, (self._flush_writes, server))
+                self._at(wake - now, self._flush_writes, server)
             server.pending_writes.append(self._write_seq)
             return
         if server.node.propose(self._write_seq, now):
@@ -477,13 +519,12 @@ class Cluster:
         else:
             self.writes_rejected += 1
 
-    def _flush_writes(self, payload: tuple) -> None:
-        server = payload[1]
+    def _flush_writes(self, server: SimServer) -> None:
         now = self.env.now
         if not server.pending_writes:
             return
         if now < server.paused_until or now < server.busy_until:
-            self._at(max(server.paused_until, server.busy_until) - now, (self._flush_writes, server))
+            self._at(max(server.paused_until, server.busy_until) - now, self._flush_writes, server)
             return
         limit = self.timing.max_append_entries + 1
         batch, server.pending_writes = server.pending_writes[:limit], server.pending_writes[limit:]
@@ -493,7 +534,7 @@ class Cluster:
         else:
             self.writes_rejected += len(batch)
         if server.pending_writes:
-            self._at(0, (self._flush_writes, server))
+            self._at(0, self._flush_writes, server)
 
     # ------------------------------------------------------------------ faults
 
@@ -546,10 +587,9 @@ class Cluster:
         if not server.up:
             raise SimulationError(f"cannot pause {name}: it is down")
         server.paused_until = max(server.paused_until, self.now + duration)
-        self._at(server.paused_until - self.now, (self._resume, server, server.epoch))
+        self._at(server.paused_until - self.now, self._resume, server, server.epoch)
 
-    def _resume(self, payload: tuple) -> None:
-        _, server, epoch = payload
+    def _resume(self, server, epoch) -> None:
         now = self.env.now
         if epoch != server.epoch or now < server.paused_until:
             return
@@ -605,10 +645,9 @@ class Cluster:
         if delay is None:
             self.messages_lost += 1
             return
-        self._at(delay, (self._gossip_deliver, src, dst, msg))
+        self._at(delay, self._gossip_deliver, src, dst, msg)
 
-    def _gossip_deliver(self, payload: tuple) -> None:
-        _, src, dst, msg = payload
+    def _gossip_deliver(self, src, dst, msg) -> None:
         server = self.servers.get(dst)
         if (src, dst) in self.network.gossip_blocked or server is None or not server.up or server.gossip is None:
             self.messages_lost += 1
@@ -623,8 +662,7 @@ class Cluster:
         server.gossip.on_message(src, msg, self.env.now)
         self.flush_gossip(server)
 
-    def _fire_gtimer(self, payload: tuple) -> None:
-        _, server, key, at, epoch = payload
+    def _fire_gtimer(self, server, key, at, epoch) -> None:
         if server.gossip is None or not self._due(server, server.gtimers, server.gscheduled, key, at, epoch,
                                                   self._fire_gtimer):
             return
@@ -646,27 +684,27 @@ class Cluster:
         self.messages_sent += 1
         if delay is None or self.now + delay > deadline:
             self.messages_lost += 1
-            self._at(timeout, (self._call, on_error, ("timeout",)))
+            self._at(timeout, on_error, "timeout")
             return
-        self._at(delay, (self._call, self._app_arrive, (src, dst, handle, on_reply, on_error, deadline)))
+        self._at(delay, self._app_arrive, src, dst, handle, on_reply, on_error, deadline)
 
     def _app_arrive(self, src, dst, handle, on_reply, on_error, deadline) -> None:
         now = self.now
         server = self.servers[dst]
         if (src, dst) in self.network.blocked:
             self.messages_lost += 1
-            self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+            self._at(max(0, deadline - now), on_error, "timeout")
             return
         if not server.up:
             back = self.network.transit_tcp(dst, src)
-            self._at(back if back is not None else max(0, deadline - now), (self._call, on_error, ("refused",)))
+            self._at(back if back is not None else max(0, deadline - now), on_error, "refused")
             return
         if now < server.paused_until:
             wait = server.paused_until - now
             if now + wait > deadline:
-                self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+                self._at(max(0, deadline - now), on_error, "timeout")
                 return
-            self._at(wait, (self._call, self._app_arrive, (src, dst, handle, on_reply, on_error, deadline)))
+            self._at(wait, self._app_arrive, src, dst, handle, on_reply, on_error, deadline)
             return
         self.messages_delivered += 1
         answer = handle(server)
@@ -674,9 +712,9 @@ class Cluster:
         self.messages_sent += 1
         if back is None or now + back > deadline:
             self.messages_lost += 1
-            self._at(max(0, deadline - now), (self._call, on_error, ("timeout",)))
+            self._at(max(0, deadline - now), on_error, "timeout")
             return
-        self._at(back, (self._call, self._app_reply, (src, on_reply, answer)))
+        self._at(back, self._app_reply, src, on_reply, answer)
 
     def _app_reply(self, src: str, on_reply, answer) -> None:
         if self.servers[src].up:  # a caller that crashed meanwhile hears nothing
@@ -699,11 +737,6 @@ def _describe_config(config) -> str:
 def _config_map(config) -> dict[str, str]:
     """A configuration as {server: suffrage name}, the structured twin of `_describe_config`."""
     return {sid: _SUFFRAGE_NAMES.get(s, str(s)) for sid, s in config}
-
-
-def format_time(t_ns: int) -> str:
-    """A simulated time as a Go duration string."""
-    return format_duration(t_ns)
 
 
 __all__ = ["Cluster", "ServerSpecLite", "SimServer", "SimulationError"]

@@ -1,8 +1,8 @@
 """The simulated network: directed links with latency, loss, partitions and one-way cuts.
 
-Links live on a networkx DiGraph (one edge per ordered pair of servers, attributes `latency` and
-`loss`). Every link draws from its own random stream, so traffic on one link never shifts the
-draws of another.
+One `Link` per ordered pair of servers (its latency sampler and loss). Every link draws from its
+own random stream, so traffic on one link never shifts the draws of another. (networkx is
+imported only by `reachable`, for explanations: a run does not need it.)
 
 Two kinds of traffic. Datagrams (gossip over UDP) use `transit`: a lost datagram is gone. Raft
 RPCs run over TCP and use `transit_tcp`: `loss` is the chance that one transmission of a segment
@@ -29,8 +29,6 @@ import math
 import random
 from dataclasses import dataclass
 from typing import Callable
-
-import networkx as nx
 
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.rng import stream
@@ -84,13 +82,22 @@ class Latency:
         )
 
 
-class _Link:
-    __slots__ = ("sample", "loss", "random")
+class Link:
+    """One directed link: its latency sampler, loss probability and loss draw.
 
-    def __init__(self, sample: Sampler, loss: float, rnd: Callable[[], float]) -> None:
+    For a uniform latency, `lo` and `width` let the engine draw inline (`lo + int(random() *
+    width)`, exactly what `sample()` computes); `width` is 0 for every other distribution."""
+
+    __slots__ = ("sample", "loss", "random", "lo", "width")
+
+    def __init__(self, sample: Sampler, loss: float, rnd: Callable[[], float], latency: Latency) -> None:
         self.sample = sample
         self.loss = loss
         self.random = rnd
+        span = latency.max - latency.min
+        uniform = latency.distribution == "uniform" and span > 0
+        self.lo = latency.min if uniform else 0
+        self.width = span + 1 if uniform else 0
 
 
 class Network:
@@ -98,11 +105,11 @@ class Network:
 
     def __init__(self, seed: int, latency: Latency, loss: float = 0.0) -> None:
         self.seed = seed
-        self.graph = nx.DiGraph()
+        self.nodes: list[str] = []  # servers, in the order they were added
         self.default_latency = latency
         self.default_loss = loss
         self._overrides: dict[tuple[str, str], tuple[Latency | None, float | None]] = {}
-        self._links: dict[tuple[str, str], _Link] = {}
+        self.links: dict[tuple[str, str], Link] = {}
         self._rngs: dict[tuple[str, str], random.Random] = {}
         self._groups: list[set[str]] = []
         self._cuts: set[tuple[str, str]] = set()  # one-way cuts of all traffic
@@ -115,17 +122,16 @@ class Network:
 
     def add_server(self, name: str) -> None:
         """Connect a new server to every existing one (both directions)."""
-        if name in self.graph:
+        if name in self.nodes:
             return
-        others = list(self.graph.nodes)
-        self.graph.add_node(name)
+        others = list(self.nodes)
+        self.nodes.append(name)
         for other in others:
             self._add_edge(name, other)
             self._add_edge(other, name)
         self._recompute_blocked()
 
     def _add_edge(self, src: str, dst: str) -> None:
-        self.graph.add_edge(src, dst)
         self._configure(src, dst)
 
     def _configure(self, src: str, dst: str) -> None:
@@ -135,9 +141,7 @@ class Network:
         rng = self._rngs.get((src, dst))
         if rng is None:
             rng = self._rngs[(src, dst)] = stream(self.seed, "link", src, dst)
-        self.graph.edges[src, dst]["latency"] = latency
-        self.graph.edges[src, dst]["loss"] = loss
-        self._links[(src, dst)] = _Link(latency.sampler(rng), loss, rng.random)
+        self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random, latency)
 
     def set_defaults(self, latency: Latency | None = None, loss: float | None = None) -> None:
         """Change the network-wide latency and/or loss (per-link overrides still win)."""
@@ -145,14 +149,14 @@ class Network:
             self.default_latency = latency
         if loss is not None:
             self.default_loss = loss
-        for src, dst in self.graph.edges:
+        for src, dst in list(self.links):
             self._configure(src, dst)
 
     def set_link(self, src: str, dst: str, latency: Latency | None = None, loss: float | None = None) -> None:
         """Override one directed link's latency and/or loss."""
         old_latency, old_loss = self._overrides.get((src, dst), (None, None))
         self._overrides[(src, dst)] = (latency or old_latency, old_loss if loss is None else loss)
-        if self.graph.has_edge(src, dst):
+        if (src, dst) in self.links:
             self._configure(src, dst)
 
     # ---------------------------------------------------------------- faults
@@ -160,7 +164,7 @@ class Network:
     def partition(self, groups: list[list[str]]) -> None:
         """Split into groups (unlisted servers form one more group); replaces any partition."""
         listed = {name for group in groups for name in group}
-        rest = {name for name in self.graph.nodes if name not in listed}
+        rest = {name for name in self.nodes if name not in listed}
         self._groups = [set(g) for g in groups] + ([rest] if rest else [])
         self._bridges.clear()
         self._recompute_blocked()
@@ -197,7 +201,7 @@ class Network:
             for i, group in enumerate(self._groups):
                 for name in group:
                     group_of[name] = i
-            for src, dst in self.graph.edges:
+            for src, dst in self.links:
                 if group_of.get(src) != group_of.get(dst) and frozenset((src, dst)) not in self._bridges:
                     blocked.add((src, dst))
         self.blocked = blocked | self._port_cuts["raft"]
@@ -209,8 +213,10 @@ class Network:
 
     def reachable(self, src: str) -> set[str]:
         """Servers src can reach over up links, possibly through others (for explanations)."""
-        up = nx.DiGraph((u, v) for u, v in self.graph.edges if (u, v) not in self.blocked)
-        up.add_nodes_from(self.graph.nodes)
+        import networkx as nx
+
+        up = nx.DiGraph((u, v) for u, v in self.links if (u, v) not in self.blocked)
+        up.add_nodes_from(self.nodes)
         return nx.descendants(up, src) | {src}
 
     # ---------------------------------------------------------------- traffic
@@ -219,7 +225,7 @@ class Network:
         """Delay in ns for one gossip datagram, or None when it is lost (cut link or random loss)."""
         if (src, dst) in self.gossip_blocked:
             return None
-        link = self._links[(src, dst)]
+        link = self.links[(src, dst)]
         if link.loss and link.random() < link.loss:
             return None
         return link.sample()
@@ -230,13 +236,19 @@ class Network:
         default)."""
         if (src, dst) in (self.blocked if blocked is None else blocked):
             return None
-        link = self._links[(src, dst)]
+        link = self.links[(src, dst)]
         delay = link.sample()
         if link.loss:
-            rto = TCP_MIN_RTO
-            while link.random() < link.loss:
-                delay += rto
-                rto = min(rto * 2, TCP_MAX_RTO)
-                if delay > TCP_MAX_RTO:
-                    break
+            delay = self.retransmissions(link, delay)
+        return delay
+
+    @staticmethod
+    def retransmissions(link: Link, delay: int) -> int:
+        """`delay` plus the retransmission timeouts of the transmissions `link` loses (TCP)."""
+        rto = TCP_MIN_RTO
+        while link.random() < link.loss:
+            delay += rto
+            rto = min(rto * 2, TCP_MAX_RTO)
+            if delay > TCP_MAX_RTO:
+                break
         return delay

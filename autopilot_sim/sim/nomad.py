@@ -3,7 +3,8 @@
 Per server: a serf/memberlist `GossipNode` (tags role=nomad, region, id, build, raft_vsn) and an
 FSM holding the autopilot configuration (`ConfigStore`), fed by committed Raft entries.
 
-On the Raft leader (`nomad/leader.go`, docs/behaviour/gossip.md §6):
+On the Raft leader (`nomad/leader.go`, docs/behaviour/gossip.md §6; the per-term
+duties live in sim/nomad_leader.py):
 * leaderLoop: a Raft barrier; once it is applied, establishLeadership writes the autopilot
   configuration if the FSM has none (getOrCreateAutopilotConfig) and starts autopilot; then a
   full reconcile of serf members, again every 60 s (ReconcileInterval), and member events as
@@ -25,6 +26,7 @@ import dataclasses
 from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
+from autopilot_sim import event_kinds as kinds
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
 from autopilot_sim.autopilot.enterprise import (
     ENTERPRISE_PROMOTER,
@@ -32,50 +34,29 @@ from autopilot_sim.autopilot.enterprise import (
     TAG_UPGRADE_VERSION,
     TAG_ZONE,
 )
-from autopilot_sim.autopilot.model import RaftServer, Server, ServerStats, State
 from autopilot_sim.autopilot.promoter import DEFAULT_PROMOTER
-from autopilot_sim.autopilot.reconcile import reconcile_tick
-from autopilot_sim.autopilot.report import health_body, health_status
-from autopilot_sim.autopilot.state import TickInputs, build_state
-from autopilot_sim.durations import SECOND, DurationError, format_duration, parse_duration
+from autopilot_sim.durations import SECOND
 from autopilot_sim.gossip.config import GossipConfig
 from autopilot_sim.gossip.node import GossipNode
 from autopilot_sim.raft import configuration as raftcfg
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import BARRIER, VOTER
 from autopilot_sim.raft.node import LEADER
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.cluster import Cluster, SimServer
+from autopilot_sim.sim.nomad_leader import (  # noqa: F401 - re-exported
+    AUTOPILOT_ENTRY,
+    NOMAD_RECONCILE_INTERVAL,
+    LeaderDuties,
+    Report,
+    server_stats,
+    stats_from_raft,
+)
 from autopilot_sim.sim.recorder import Recorder
 
-AUTOPILOT_ENTRY = "autopilot"
-NOMAD_RECONCILE_INTERVAL = 60 * SECOND  # nomad/config.go ReconcileInterval
 LEAVE_GRACE = 5 * SECOND  # nomad/server.go raftRemoveGracePeriod
 LEAVE_POLL = 50 * 1_000_000
 NO_LEADER = {"error": "No cluster leader"}
-
-# serf status -> autopilot NodeStatus (nomad/autopilot.go): leaving counts as alive on purpose.
-_NODE_STATUS = {"alive": "alive", "leaving": "alive", "left": "left", "failed": "failed"}
-
-
-def stats_from_raft(raw: dict[str, str]) -> ServerStats:
-    """nomad/structs ToAutopilotServerStats: parse Stats() strings; "never" fails to parse and
-    the error is ignored, so it becomes 0."""
-    try:
-        contact = parse_duration(raw["last_contact"])
-    except DurationError:
-        contact = 0
-    return ServerStats(last_contact=contact, last_term=int(raw["last_log_term"]),
-                       last_index=int(raw["last_log_index"]))
-
-
-@dataclasses.dataclass
-class Report:
-    """One autopilot update tick as the API would serve it."""
-
-    t_ns: int
-    status: int
-    body: dict[str, Any]
-    serf: dict[str, str]  # the leader's serf view at that tick (for expectations on absent servers)
 
 
 class NomadLayer:
@@ -180,7 +161,7 @@ class NomadLayer:
         now = self.cluster.now
         for event in events:
             if event.name != server.name:
-                self.recorder.event(now, "serf_member", f"serf on {server.name}: {event.name} {event.type} "
+                self.recorder.event(now, kinds.SERF_MEMBER, f"serf on {server.name}: {event.name} {event.type} "
                                     f"(status {event.status})", server=event.name, observer=server.name,
                                     event=event.type, status=event.status)
             duties.member_event(event)
@@ -192,11 +173,13 @@ class NomadLayer:
 
         Only these entries matter to the FSM model, so their indexes are remembered and applying
         a commit looks them up instead of scanning every committed client write."""
-        index = server.node.propose_entry(kind, data, self.cluster.now)
-        if index:
-            insort(self._special, index)
-        self.cluster._flush(server)
-        return index
+        def propose_entry() -> int:
+            index = server.node.propose_entry(kind, data, self.cluster.now)
+            if index:  # known before the engine applies a commit (a lone voter commits at once)
+                insort(self._special, index)
+            return index
+
+        return self.cluster.step(server, propose_entry)
 
     def _apply(self, server: SimServer, first: int, last: int) -> None:
         special = self._special
@@ -227,13 +210,12 @@ class NomadLayer:
 
     # ------------------------------------------------------------------ leadership
 
-    def _on_note(self, cluster: Cluster, server: SimServer, note: tuple) -> None:
-        kind = note[0]
-        if kind == "leader":
+    def _on_note(self, cluster: Cluster, server: SimServer, note: notes.Note) -> None:
+        if type(note) is notes.LeaderElected:
             if self.duties is not None:
                 self.duties.stop("a new leader was elected")
-            self.duties = LeaderDuties(self, server, note[1])
-        elif kind == "follower" and note[2] == LEADER:
+            self.duties = LeaderDuties(self, server, note.term)
+        elif type(note) is notes.SteppedDown and note.previous == LEADER:
             if self.duties is not None and self.duties.server is server:
                 self.duties.stop("leadership lost")
                 self.duties = None
@@ -302,8 +284,7 @@ class NomadLayer:
         server = cluster.servers[name]
         node = server.node
         if node.role == LEADER and sum(1 for _, s in node.latest_config if s == VOTER) > 1:
-            node.change_configuration(raftcfg.REMOVE_SERVER, name, cluster.now)
-            cluster._flush(server)
+            cluster.step(server, node.change_configuration, raftcfg.REMOVE_SERVER, name, cluster.now)
         server.gossip.leave(cluster.now)
         cluster.flush_gossip(server)
         cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, None, server.epoch)
@@ -326,7 +307,7 @@ class NomadLayer:
             return
         self.server_crashed(name)
         cluster.stop(name)
-        self.recorder.event(cluster.now, "stopped", f"{name} left and its process exited"
+        self.recorder.event(cluster.now, kinds.STOPPED, f"{name} left and its process exited"
                             + ("" if not still_in else " (still in the Raft configuration after 5s)"),
                             server=name)
 
@@ -338,7 +319,6 @@ class NomadLayer:
         leader.gossip.force_leave(name, self.cluster.now)
         self.cluster.flush_gossip(leader)
         return True
-
 
     # ------------------------------------------------------------------ operator Raft API
 
@@ -355,9 +335,9 @@ class NomadLayer:
             raftcfg.next_configuration(node.latest_config, raftcfg.REMOVE_SERVER, peer_id)
         except raftcfg.ConfigurationError as exc:
             return str(exc)
-        if not node.change_configuration(raftcfg.REMOVE_SERVER, peer_id, self.cluster.now):
+        if not self.cluster.step(leader, node.change_configuration, raftcfg.REMOVE_SERVER, peer_id,
+                                 self.cluster.now):
             return "leadership transfer in progress"
-        self.cluster._flush(leader)
         return None
 
     def transfer_leadership(self, target: str) -> bool:
@@ -366,322 +346,4 @@ class NomadLayer:
         leader = self.cluster.leader()
         if leader is None:
             return False
-        ok = leader.node.transfer_leadership(target, self.cluster.now)
-        self.cluster._flush(leader)
-        return ok
-
-
-class LeaderDuties:
-    """What the Nomad leader runs for one leadership term: leaderLoop + autopilot."""
-
-    def __init__(self, layer: NomadLayer, server: SimServer, term: int) -> None:
-        self.layer = layer
-        self.cluster = layer.cluster
-        self.recorder = layer.recorder
-        self.server = server
-        self.term = term
-        self.active = True
-        self.established = False
-        self.state: State | None = None
-        self.first_state_time: int | None = None
-        self.outstanding: set[str] = set()
-        self._last_refusals: dict[str, str] = {}
-        self._pending_members: list = []
-        layer.propose(server, BARRIER, None)  # establishLeadership waits for it to be applied
-
-    @property
-    def name(self) -> str:
-        return self.server.name
-
-    def stop(self, reason: str) -> None:
-        """Stop: autopilot state is reset to empty (a new leader starts fresh)."""
-        if not self.active:
-            return
-        self.active = False
-        if self.established:
-            self.recorder.event(self.cluster.now, "autopilot_stopped",
-                                f"autopilot stopped on {self.name}: {reason}; its state is discarded",
-                                server=self.name)
-
-    def _alive(self) -> bool:
-        return self.active and self.server.up and self.server.node.role == LEADER \
-            and self.server.node.current_term == self.term
-
-    # ------------------------------------------------------------------ leaderLoop
-
-    def barrier_applied(self, index: int) -> None:
-        if self.established or not self._alive():
-            return
-        self.established = True
-        now = self.cluster.now
-        store = self.layer.stores[self.name]
-        if store.get() is None:  # getOrCreateAutopilotConfig
-            config = self.layer.agent_config
-            idx = self.layer.propose(self.server, AUTOPILOT_ENTRY, (config, None))
-            self.recorder.event(now, "config_write",
-                                f"{self.name} wrote the agent's autopilot configuration to Raft (index {idx})",
-                                server=self.name, index=idx)
-        self.recorder.event(now, "autopilot_started", f"autopilot started on {self.name} (term {self.term})",
-                            server=self.name, term=self.term)
-        self.update_tick()
-        self.cluster.call_at(now + self.layer.reconcile_interval, self._reconcile_loop)
-        self.full_reconcile()
-        self.cluster.call_at(now + NOMAD_RECONCILE_INTERVAL, self._nomad_reconcile_loop)
-        for event in self._pending_members:
-            self.member_event(event)
-        self._pending_members.clear()
-
-    def member_event(self, event: Any) -> None:
-        """localMemberEvent: reconcile one member (2.0 does not forward member-failed)."""
-        if not self.established:
-            self._pending_members.append(event)
-            return
-        if self.layer.profile == "2.0" and event.type == "member-failed":
-            return
-        status = "reap" if event.type == "member-reap" else event.status
-        self.reconcile_member(event.name, status, dict(event.tags))
-
-    def full_reconcile(self) -> None:
-        """A full pass over serf.Members()."""
-        gossip = self.server.gossip
-        if gossip is None:
-            return
-        for name, status in sorted(gossip.members().items()):
-            info = gossip.member_info(name)
-            tags = dict(info.tags) if info is not None else {}
-            self.reconcile_member(name, status, tags)
-
-    def _nomad_reconcile_loop(self) -> None:
-        if not self._alive():
-            return
-        self.layer.propose(self.server, BARRIER, None)
-        self.full_reconcile()
-        self.cluster.call_at(self.cluster.now + NOMAD_RECONCILE_INTERVAL, self._nomad_reconcile_loop)
-
-    def reconcile_member(self, name: str, status: str, tags: dict[str, str]) -> None:
-        """reconcileMember: alive → addRaftPeer; left or reap → removeRaftPeer; else nothing."""
-        if not self._alive() or tags.get("role") != "nomad" or tags.get("region") != self.layer.region:
-            return
-        node = self.server.node
-        now = self.cluster.now
-        present = raftcfg.suffrage_of(node.latest_config, name) is not None
-        queued = any(sid == name for _, sid in node._config_queue)
-        if status == "alive" and not present and not queued:
-            node.change_configuration(raftcfg.ADD_NONVOTER, name, now)
-            self.cluster._flush(self.server)
-            self.recorder.event(now, "raft_add", f"{name} added to Raft as a non-voter (serf member alive)",
-                                server=name, op="AddNonvoter")
-        elif status in ("left", "reap") and present and not queued:
-            node.change_configuration(raftcfg.REMOVE_SERVER, name, now)
-            self.cluster._flush(self.server)
-            self.recorder.event(now, "raft_remove", f"{name} removed from Raft (serf member {status})",
-                                server=name, op="RemoveServer", rule=f"serf member {status}")
-
-    # ------------------------------------------------------------------ autopilot state
-
-    def known_servers(self) -> dict[str, Server]:
-        """autopilotServers: serf members of the region (1.11: every status; 2.0: alive only)."""
-        gossip = self.server.gossip
-        known: dict[str, Server] = {}
-        if gossip is None:
-            return known
-        for name, status in gossip.members().items():
-            if self.layer.profile == "2.0" and status not in ("alive", "leaving"):
-                continue
-            info = gossip.member_info(name)
-            tags = dict(info.tags) if info is not None else {}
-            if tags.get("role") != "nomad" or tags.get("region") != self.layer.region:
-                continue
-            known[name] = Server(id=name, name=f"{name}.{self.layer.region}", address=name,
-                                 node_status=_NODE_STATUS.get(status, "unknown"),
-                                 version=tags.get("build", ""), meta=tags, raft_version=3)
-        return known
-
-    def raft_servers(self) -> list[RaftServer]:
-        return [RaftServer(sid, sid, suffrage) for sid, suffrage in self.server.node.latest_config]
-
-    def update_tick(self) -> None:
-        """One state update: fetch stats (deadline interval/2), then build the state."""
-        if not self._alive():
-            return
-        cluster = self.cluster
-        now = cluster.now
-        interval = self.layer.update_interval
-        cluster.call_at(now + interval, self.update_tick)
-        known = self.known_servers()
-        fetched: dict[str, ServerStats] = {self.name: stats_from_raft(self.server.node.stats(now))}
-        waiting = {name for name, srv in known.items() if srv.node_status != "left" and name != self.name}
-        todo = sorted(waiting - self.outstanding)
-        pending = set(todo)
-        # raft-autopilot gathers the leader's LastIndex and last_log_term right before fetching
-        # the remote stats (state.go gatherNextStateInputs), not when the fetch completes.
-        node = self.server.node
-        tick = _Tick(now, known, fetched, pending, node.last_index, node.last_term, self.raft_servers())
-        for name in todo:
-            self.outstanding.add(name)
-            cluster.app_rpc(
-                self.name, name,
-                handle=lambda srv: srv.node.stats(self.cluster.now),
-                on_reply=lambda raw, n=name, t=tick: self._fetched(t, n, raw),
-                on_error=lambda reason, n=name, t=tick: self._fetched(t, n, None),
-                timeout=self.layer.rpc_timeout,
-            )
-        if not pending:
-            self._build(tick)
-        else:
-            cluster.call_at(now + interval // 2, self._fetch_deadline, tick)
-
-    def _fetched(self, tick: _Tick, name: str, raw: dict[str, str] | None) -> None:
-        self.outstanding.discard(name)
-        if tick.done or not self._alive():
-            return
-        if raw is not None:
-            tick.fetched[name] = stats_from_raft(raw)
-        tick.pending.discard(name)
-        if not tick.pending:
-            self._build(tick)
-
-    def _fetch_deadline(self, tick: _Tick) -> None:
-        if not tick.done and self._alive():
-            self._build(tick)
-
-    def _build(self, tick: _Tick) -> None:
-        tick.done = True
-        config = self.layer.stores[self.name].get() or self.layer.agent_config
-        inputs = TickInputs(
-            now=self.layer_time(tick.now), config=config, raft_servers=tick.raft_servers,
-            known_servers=tick.known, latest_index=tick.latest_index, last_term=tick.last_term,
-            fetched_stats=tick.fetched, leader_id=self.name, is_leader=True,
-            first_state_time=self.first_state_time,
-        )
-        previous = self.state
-        state = build_state(inputs, previous, promoter=self.layer.promoter,
-                            intended_stable_since=self.layer.intended_stable_since)
-        if self.first_state_time is None:
-            self.first_state_time = state.first_state_time
-        self.state = state
-        self._log_changes(previous, state, tick)
-        body = health_body(state, enterprise=self.layer.enterprise)
-        if self.layer.enterprise:
-            self._log_upgrade_status(previous, body)
-        members = self.server.gossip.members() if self.server.gossip is not None else {}
-        self.layer.record(Report(self.cluster.now, health_status(state), body, dict(members)))
-
-    def _log_upgrade_status(self, previous: State | None, body: dict[str, Any]) -> None:
-        """Enterprise: narrate each change of the upgrade migration status."""
-        status = body["Upgrade"]["Status"]
-        before = getattr(previous.ext, "upgrade", {}).get("Status") if previous is not None else None
-        if status != before:
-            target = body["Upgrade"]["TargetVersion"]
-            self.recorder.event(self.cluster.now, "upgrade_status",
-                                f"upgrade migration status {before or 'none'} -> {status} "
-                                f"(target version {target})", before=before, after=status, target=target)
-
-    def layer_time(self, sim_ns: int) -> int:
-        """Wall-clock ns for autopilot (StableSince is an absolute time): start_time + sim time."""
-        return self.layer.start_time + sim_ns
-
-    def _log_changes(self, previous: State | None, state: State, tick: _Tick) -> None:
-        now = self.cluster.now
-        if previous is None:
-            word = "healthy" if state.healthy else "unhealthy"
-            unhealthy = sorted(sid for sid, srv in (state.servers or {}).items() if not srv.health.healthy)
-            self.recorder.event(now, "autopilot_state",
-                                f"first autopilot state on {self.name}: cluster {word}, failure tolerance "
-                                f"{state.failure_tolerance}" + (f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""),
-                                healthy=state.healthy, failure_tolerance=state.failure_tolerance)
-            return
-        old = previous.servers or {}
-        for sid, srv in (state.servers or {}).items():
-            before = old.get(sid)
-            if before is not None and before.health.healthy != srv.health.healthy:
-                word = "healthy" if srv.health.healthy else "unhealthy"
-                why = _health_reason(srv, self.layer, self.name, tick) if not srv.health.healthy else ""
-                self.recorder.event(now, "health", f"{sid} turned {word}" + (f": {why}" if why else ""),
-                                    server=sid, healthy=srv.health.healthy)
-        if previous.failure_tolerance != state.failure_tolerance:
-            self.recorder.event(now, "failure_tolerance",
-                                f"failure tolerance {previous.failure_tolerance} -> {state.failure_tolerance}",
-                                before=previous.failure_tolerance, after=state.failure_tolerance)
-        if previous.healthy != state.healthy:
-            self.recorder.event(now, "cluster_health",
-                                "cluster " + ("healthy" if state.healthy else "unhealthy"), healthy=state.healthy)
-
-    # ------------------------------------------------------------------ reconcile + prune
-
-    def _reconcile_loop(self) -> None:
-        if not self._alive():
-            return
-        cluster = self.cluster
-        now = cluster.now
-        cluster.call_at(now + self.layer.reconcile_interval, self._reconcile_loop)
-        if self.state is None:
-            return
-        config = self.layer.stores[self.name].get() or self.layer.agent_config
-        result = reconcile_tick(config, self.state, self.raft_servers(), self.known_servers(), self.layer_time(now),
-                                self.layer.promoter)
-        node = self.server.node
-        for action in result.actions:
-            self._act(action, node, now)
-        seen: dict[str, str] = {}
-        for refusal in result.refusals:
-            seen[refusal.id] = refusal.reason
-            if self._last_refusals.get(refusal.id) != refusal.reason:
-                self.recorder.event(now, "refused", f"{refusal.id}: {refusal.reason}", server=refusal.id,
-                                    op=refusal.op, rule=refusal.reason)
-        self._last_refusals = seen
-
-    def _act(self, action: Any, node: Any, now: int) -> None:
-        op = action.op
-        rec = self.recorder
-        if op in (raftcfg.ADD_VOTER, raftcfg.ADD_NONVOTER, raftcfg.DEMOTE_VOTER, raftcfg.REMOVE_SERVER):
-            node.change_configuration(op, action.id, now)
-            self.cluster._flush(self.server)
-            kind = {"AddVoter": "promotion", "DemoteVoter": "demotion", "RemoveServer": "removal",
-                    "AddNonvoter": "raft_add"}[op]
-            rec.event(now, kind, f"{action.id}: {action.reason}", server=action.id, op=op, rule=action.reason)
-        elif op == "RemoveFailedServer":
-            gossip = self.server.gossip
-            rec.event(now, "removal", f"{action.id}: {action.reason} (force-leave of {action.name or action.id})",
-                      server=action.id, op=op, rule=action.reason)
-            if gossip is not None:
-                gossip.force_leave(action.id, now)
-                self.cluster.flush_gossip(self.server)
-        elif op == "LeadershipTransfer":
-            rec.event(now, "leadership_transfer",
-                      f"autopilot asked for a leadership transfer to {action.id}: {action.reason}",
-                      server=self.name, target=action.id, rule=action.reason)
-            node.transfer_leadership(action.id, now)
-            self.cluster._flush(self.server)
-
-
-@dataclasses.dataclass
-class _Tick:
-    now: int
-    known: dict[str, Server]
-    fetched: dict[str, ServerStats]
-    pending: set[str]
-    latest_index: int  # the leader's own last index and last log term at the tick's start
-    last_term: int
-    raft_servers: list[RaftServer]  # the Raft configuration at the tick's start
-    done: bool = False
-
-
-def _health_reason(srv: Any, layer: NomadLayer, leader: str, tick: _Tick) -> str:
-    """Which rule of the health check failed (docs/behaviour/autopilot.md §3, in order)."""
-    config = layer.stores.get(leader, ConfigStore()).get() or layer.agent_config
-    status = srv.server.node_status
-    if tick.latest_index == 0 or tick.last_term == 0:
-        return "no leader reference index or term yet"
-    if status != "alive":
-        return f"serf status {status}"
-    stats = srv.stats
-    if stats.last_contact < 0 or stats.last_contact > config.last_contact_threshold:
-        return (f"last contact {format_duration(stats.last_contact)} > LastContactThreshold "
-                f"{format_duration(config.last_contact_threshold)}")
-    if stats.last_term != tick.last_term:
-        return f"last log term {stats.last_term} != the leader's {tick.last_term}"
-    if stats.last_index + config.max_trailing_logs < tick.latest_index:
-        return (f"{tick.latest_index - stats.last_index} entries behind > MaxTrailingLogs "
-                f"{config.max_trailing_logs}")
-    return "unhealthy"
+        return self.cluster.step(leader, leader.node.transfer_leadership, target, self.cluster.now)

@@ -1,4 +1,4 @@
-"""Collects what a run produced: the event log and the counters behind summary.json.
+"""Collects what a run produced: the event log behind events.jsonl and parts of summary.json.
 
 Nothing here depends on the machine (no wall time, paths or host names), so every file written
 from it is byte-identical for the same scenario and seed.
@@ -15,20 +15,15 @@ from autopilot_sim.durations import format_duration
 
 @dataclass
 class Recorder:
-    """In-memory event log plus counters, written out at the end of a run."""
+    """In-memory event log, written out at the end of a run."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
-    counters: dict[str, int] = field(default_factory=dict)
 
     def event(self, t_ns: int, kind: str, message: str, **fields: Any) -> None:
         """Record one notable thing at simulated time t_ns."""
         record: dict[str, Any] = {"t_ns": t_ns, "t": format_duration(t_ns), "kind": kind, "message": message}
         record.update(fields)
         self.events.append(record)
-
-    def count(self, name: str, amount: int = 1) -> None:
-        """Bump a named counter."""
-        self.counters[name] = self.counters.get(name, 0) + amount
 
     def events_jsonl(self) -> str:
         """The events as JSON lines (sorted keys, compact, ASCII-safe)."""

@@ -18,9 +18,9 @@ from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
 from autopilot_sim.raft.node import FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
+from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.network import Latency, Network
-from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.metrics import scenario_metrics
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
@@ -34,6 +34,7 @@ class ScenarioRunError(RuntimeError):
         self.event = event
         self.index = index
         self.t_ns = t_ns
+        self.reason = message
         line = getattr(event, "line", 0)
         where = f"line {line}: " if line else ""
         super().__init__(f"{where}events[{index}].{event.kind} at {format_duration(t_ns)}: {message}")
@@ -106,8 +107,10 @@ class Simulation:
     """One run of one scenario with one seed; owns its SimPy environment."""
 
     def __init__(self, scenario: Any, seed: int | None = None, until: int | None = None,
-                 *, nomad: bool = True) -> None:
-        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks)."""
+                 *, nomad: bool = True, check_safety: bool = True) -> None:
+        """`nomad=False` runs the Raft cluster alone (no gossip, no autopilot; for benchmarks);
+        `check_safety=False` skips the Raft safety checks (benchmarks, sweeps; noted in summary.json)."""
+        self.check_safety = check_safety
         self.seed = scenario.seed if seed is None else seed
         if self.seed != scenario.seed:  # the resolved scenario.yaml must reproduce this run
             scenario = scenario.model_copy(update={"seed": self.seed})
@@ -130,6 +133,7 @@ class Simulation:
             recorder=self.recorder,
             writes_per_second=scenario.load.writes_per_second,
             disk_latency=latency_from_spec(disk) if disk is not None else None,
+            check_safety=check_safety,
         )
         for s in servers:
             self.cluster.servers[s.name].version = s.version
@@ -138,6 +142,7 @@ class Simulation:
         self.nomad = NomadLayer(self.cluster, scenario, self.recorder) if nomad else None
         # `restart: follower` after `crash: follower` means the server that crash took down.
         self._crashed_by_target: dict[str, str] = {}
+        self._left: set[str] = set()  # servers a leave event was aimed at (maybe still leaving)
         for index, event in enumerate(scenario.events):
             if event.at <= self.duration:
                 self.cluster.call_at(event.at, self._fire, index, event)
@@ -186,11 +191,12 @@ class Simulation:
     def _fire(self, index: int, event: Any) -> None:
         """Apply one scenario event; an error propagates out of env.run and stops the run."""
         try:
-            self._apply(index, event)
+            self.apply_event(index, event)
         except SimulationError as exc:
             raise ScenarioRunError(event, index, self.cluster.now, str(exc)) from exc
 
-    def _apply(self, index: int, event: Any) -> None:
+    def apply_event(self, index: int, event: Any) -> None:
+        """Carry out scenario event `index` now (the live API applies its injected events here)."""
         cluster, rec, now = self.cluster, self.recorder, self.cluster.now
         kind, payload = event.kind, event.payload
         if kind == "crash":
@@ -213,10 +219,12 @@ class Simulation:
                     raise ScenarioRunError(event, index, now, f"no earlier crash of {payload} to undo")
             else:
                 name = self.resolve(payload, event, index)
+            self._end_leave(name)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
             if self.nomad is not None:
                 self.nomad.reset_fsm(name)
             cluster.restart(name)
+            self._left.discard(name)
             if self.nomad is not None:
                 self.nomad.restart_gossip(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
@@ -259,7 +267,10 @@ class Simulation:
             raise ScenarioRunError(event, index, now, f"{kind} needs the Nomad layer (gossip and autopilot), "
                                                       "which this Raft-only simulation runs without")
         elif kind == "join":
-            self._guard(event, index, payload.name not in cluster.servers, f"a server named {payload.name} already exists")
+            self._end_leave(payload.name)  # a server that left may join again, as a new server
+            self._guard(event, index, payload.name not in cluster.servers or not cluster.servers[payload.name].up,
+                        f"a server named {payload.name} is already running")
+            self._left.discard(payload.name)
             self.nomad.join(payload)
             rec.event(now, "join", f"{payload.name} (version {payload.version}) started and joins the cluster",
                       server=payload.name, version=payload.version)
@@ -267,6 +278,7 @@ class Simulation:
             name = self.resolve(payload, event, index)
             self._guard(event, index, cluster.servers[name].up, f"{name} is down")
             rec.event(now, "leave", f"{name} leaves the cluster gracefully", server=name)
+            self._left.add(name)
             self.nomad.leave(name)
         elif kind == "force_leave":
             name = self.resolve(payload, event, index)
@@ -299,6 +311,16 @@ class Simulation:
                 rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
         else:  # pragma: no cover - the schema admits no other kind
             raise ScenarioRunError(event, index, now, f"unknown event kind {kind}")
+
+    def _end_leave(self, name: str) -> None:
+        """Starting a server that is still leaving (its process waits for the leave to spread)
+        first ends that process, as an operator's restart would."""
+        server = self.cluster.servers.get(name)
+        if name in self._left and server is not None and server.up:
+            self.nomad.server_crashed(name)
+            self.cluster.stop(name)
+            self.recorder.event(self.cluster.now, "stopped", f"{name} stopped before it finished leaving",
+                                server=name)
 
     def _guard(self, event: Any, index: int, ok: bool, message: str) -> None:
         if not ok:
@@ -336,6 +358,8 @@ class Simulation:
         timeline = [{"t_ns": r.t_ns, "t": format_duration(r.t_ns), "status": r.status, "health": r.body}
                     for r in reports]
         summary = self.summary(error)
+        if not self.check_safety:  # recorded only when off, so default summaries keep their bytes
+            summary["safety_checks"] = False
         summary.update(health_summary(reports, end))
         summary.update(scenario_metrics(self.scenario, self.recorder.events, timeline, end))
         summary["expectations"] = [r.to_json() for r in results]
