@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= scenarios/demo.yaml
 OUT    ?= runs/demo
 
-.PHONY: demo test test-all fuzz bench docs notebooks venv clean
+.PHONY: demo test test-all fuzz bench docs notebooks venv clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ notebooks: $(STAMP)
 # The documentation site, into site/ (open site/index.html); --strict: a broken link is an error.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The dashboard screenshots in docs/images/ (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	AUTOPILOT_SIM_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_web_browser.py -k "live or replay"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

@@ -206,6 +206,11 @@ def test_05_partitions():
     assert (prevote["elections"], prevote["final_term"], prevote["stepped_down_after_heal"]) == (1, 2, False)
     assert no_prevote["final_term"] > 20 and no_prevote["leader_changes_during_partition"] == 0
     assert no_prevote["stepped_down_after_heal"]
+    # The paper's vote rules: a crashed leader is replaced sooner; Howard's leader still holds.
+    gaps = r["paper_rules"]["crash_gap_ms"]
+    assert sorted(gaps["paper"])[4] < sorted(gaps["hashicorp"])[4]
+    paper = r["howard"]["paper rules"]
+    assert paper["leader_changes_during_partition"] == 0 and paper["stepped_down_after_heal"]
 
 
 def test_06_figure_8():

@@ -129,6 +129,9 @@ class Cluster:
         self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
         self.on_apply = None  # callable(server, first, last): indexes newly committed (the FSM)
         self.on_gossip_events = None  # callable(server, events): serf events from a gossip node
+        # Read-only taps on Raft sends (the web view): callables(src, dst, msg, sent_ns, arrives_ns or
+        # None when lost). Empty unless someone subscribed: the hot path pays one truth test.
+        self.send_taps: list = []
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)
@@ -228,9 +231,12 @@ class Cluster:
             queue = env.queue
             deliver = self._deliver
             servers = self.servers
+            taps = self.send_taps  # observers of every send (the live page); usually empty
             self.messages_sent += len(outbox)
             for dst, msg in outbox:
                 if blocked and (name, dst) in blocked:
+                    if taps:
+                        self._tap(taps, name, dst, msg, now, None)
                     self._lost(name, dst, msg)
                     continue
                 link = links[name, dst]
@@ -239,6 +245,8 @@ class Cluster:
                 if link.loss:
                     wire = net.retransmissions(link, wire)
                 at = now + wire + delay
+                if taps:
+                    self._tap(taps, name, dst, msg, now, at if at <= msg.deadline else None)
                 if at > msg.deadline:
                     self._lost(name, dst, msg)
                     continue
@@ -295,6 +303,12 @@ class Cluster:
         requests.clear()
 
     # ------------------------------------------------------------------ transport
+
+    @staticmethod
+    def _tap(taps: list, src: str, dst: str, msg, sent: int, arrives: int | None) -> None:
+        """Tell each send observer about one Raft message (`arrives` None: it is lost)."""
+        for tap in taps:
+            tap(src, dst, msg, sent, arrives)
 
     def _lost(self, src: str, dst: str, msg) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""
