@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= scenarios/demo.yaml
 OUT    ?= runs/demo
 
-.PHONY: demo test test-all fuzz bench lint venv clean
+.PHONY: demo test test-all fuzz bench lint docs notebooks venv clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,20 @@ lint: $(STAMP)
 	$(BIN)/ruff check autopilot_sim tests benchmarks
 	$(BIN)/mypy
 
+# Re-execute the teaching notebooks in place (they are stored with their outputs).
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/execute.py
+
+# The documentation site, into site/ (open site/index.html); --strict: a broken link is an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The dashboard screenshots in docs/images/ (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	AUTOPILOT_SIM_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_web_browser.py -k "live or replay"
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build site .cache *.egg-info

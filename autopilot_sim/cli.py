@@ -17,6 +17,7 @@ from autopilot_sim.commands import ExamplesFormatter
 COMMAND_MODULES = (
     "run",
     "sweep",
+    "experiment",
     "explain",
     "health",
     "validate",
@@ -24,6 +25,7 @@ COMMAND_MODULES = (
     "conformance",
     "plot",
     "serve",
+    "view",
     "operator",
 )
 

@@ -66,10 +66,15 @@ def test_head_gets_the_status_without_a_body(raw) -> None:
 
 def test_other_paths_answer_like_nomads_mux(raw) -> None:
     # Unknown paths: an empty 404 without Content-Type (Go's fallthrough handler).
-    for path in ("/", "/v1/operator/autopilot", "/v1/operator/autopilot/health/", "/v1/jobs", "/ui/"):
+    for path in ("/v1/operator/autopilot", "/v1/operator/autopilot/health/", "/v1/jobs", "/v1/ui"):
         status, headers, data = raw.request("GET", path)
         assert (status, data) == (404, b""), path
         assert "content-type" not in headers
+    # The web UI, as a Nomad agent with its UI enabled: / redirects to /ui/ (307), which serves
+    # the page (here the simulator's dashboard, issue 13).
+    status, headers, _ = raw.request("GET", "/")
+    assert status == 307 and headers["location"] == "/ui/"
+    assert raw.request("GET", "/ui/")[0] == 200
     # A non-canonical path is redirected to the canonical one.
     status, headers, _ = raw.request("GET", "/v1/operator//autopilot/./health?pretty")
     assert status == 301 and headers["location"] == "/v1/operator/autopilot/health?pretty"

@@ -175,6 +175,8 @@ def _run(server: Any, operation: Any, mode: GenerationMode, examples: int, deran
         finally:
             if server.live.snapshot.paused:  # a generated POST /v1/sim/pause: keep the clock going
                 server.live.resume()
+            if server.live.snapshot.speed != 5.0:  # a generated POST /v1/sim/speed (0.01x would stall writes)
+                server.live.set_speed(5.0)
 
     run()
 

@@ -416,3 +416,12 @@ def test_partition_of_names_suggests_the_list_of_groups():
 def test_common_yaml_mistakes_are_said_in_plain_words(text, plain):
     err = only_error(HEAD + text)
     assert err.message.startswith(f"YAML syntax error: {plain}") and "(parser: " in err.message
+
+
+def test_paper_vote_rules_need_prevote_off_and_a_known_value():
+    err = only_error(HEAD + "raft:\n  vote_rules: paper\n")
+    assert err.path == "raft.vote_rules" and err.line == 4
+    assert "prevote: false" in err.message
+    err = only_error(HEAD + "raft:\n  vote_rules: logcabin\n  prevote: false\n")
+    assert err.path == "raft.vote_rules" and "hashicorp" in err.message and "paper" in err.message
+    load_scenario_text(HEAD + "raft:\n  vote_rules: paper\n  prevote: false\n")

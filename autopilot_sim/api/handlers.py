@@ -56,6 +56,7 @@ from autopilot_sim.api.wire import (
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigWireError, parse_cas_param
 from autopilot_sim.autopilot.report import NO_LEADER_ERROR
 from autopilot_sim.durations import DurationError, parse_duration
+from autopilot_sim.web import endpoints as web
 
 INVALID_METHOD = "Invalid method"
 PERMISSION_DENIED = "Permission denied"
@@ -71,6 +72,9 @@ SIM_ENDPOINTS = (
     "POST /v1/sim/events",
     "POST /v1/sim/pause",
     "POST /v1/sim/resume",
+    "POST /v1/sim/speed",
+    "POST /v1/sim/step[?by=DURATION]",
+    "GET /v1/sim/view[?messages=SEQ&reports=N]",
     "GET /v1/sim/openapi.json",
 )
 EVENT_EXAMPLE = '{"crash": "node1"}, {"partition": [["leader"]]}, {"heal": "all"}'
@@ -118,6 +122,10 @@ class NomadApi:
             "/v1/sim/pause": self._sim_pause,
             "/v1/sim/resume": self._sim_resume,
             "/v1/sim/openapi.json": self._sim_openapi,
+            # the web dashboard's endpoints (autopilot_sim.web.endpoints)
+            "/v1/sim/view": lambda req: web.sim_view(self, req),
+            "/v1/sim/speed": lambda req: web.sim_speed(self, req),
+            "/v1/sim/step": lambda req: web.sim_step(self, req),
         }
         # Keyed by path segments: the mux compares each unescaped segment.
         self._by_segments = {tuple(path.split("/")[1:]): handler for path, handler in self._routes.items()}
@@ -151,6 +159,9 @@ class NomadApi:
             return route(req)
         if segs[:3] == RAFT_SEGMENTS:  # the "/v1/operator/raft/" subtree
             return self._operator_raft(req, path[len(RAFT_PREFIX):])
+        page = web.ui(path, method)  # the dashboard: /, /ui, /ui/...
+        if page is not None:
+            return page
         if path.startswith("/v1/sim/") or path == "/v1/sim":
             return _text(404, f"no simulation endpoint {path}; the endpoints are: " + ", ".join(SIM_ENDPOINTS))
         return Response(404)  # Nomad's fallthrough handler: an empty 404

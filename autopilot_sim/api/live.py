@@ -76,7 +76,7 @@ class CommandResult:
 
 @dataclass
 class _Command:
-    kind: str  # "write" | "event" | "pause" | "resume"
+    kind: str  # "write" | "event" | "pause" | "resume" | "speed" | "step"
     payload: Any = None
     done: threading.Event = field(default_factory=threading.Event)
     result: CommandResult | None = None
@@ -158,6 +158,9 @@ class LiveSimulation:
         self._snapshot = self._build_snapshot(0)
         self._transfers: list[_PendingTransfer] = []
         self.sim.cluster.observers.append(self._on_note)
+        #: Callables run on the simulation thread after every published snapshot (the web view
+        #: builds its frames there: only that thread may read the simulation).
+        self.publish_hooks: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ public, any thread
 
@@ -230,6 +233,15 @@ class LiveSimulation:
     def resume(self, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
         """Restart the simulated clock from where it stopped (no catch-up burst)."""
         return self._submit(_Command("resume"), timeout, "timed out waiting for the simulation")
+
+    def set_speed(self, speed: float, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        """Change how many simulated seconds pass per wall second, from now on."""
+        return self._submit(_Command("speed", float(speed)), timeout, "timed out waiting for the simulation")
+
+    def step(self, by_ns: int | None = None, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        """While paused: process the next instant that has events (every event at that time), or
+        advance ``by_ns`` of simulated time. Stops at a clean boundary, so replay is unaffected."""
+        return self._submit(_Command("step", by_ns), timeout, "timed out waiting for the simulation")
 
     def state(self) -> dict[str, Any]:
         """GET /v1/sim/time: the clock and the session, as a JSON-ready dict."""
@@ -411,6 +423,8 @@ class LiveSimulation:
             lag = max(0, int(self._wall_target()) - self.sim.cluster.now)
             self.max_lag_ns = max(self.max_lag_ns, lag)
         self._snapshot = self._build_snapshot(lag)
+        for hook in self.publish_hooks:
+            hook()
         return lag > int(TICK * self.speed * SECOND)
 
     def _build_snapshot(self, lag: int) -> Snapshot:
@@ -441,7 +455,17 @@ class LiveSimulation:
                 self._anchor_sim = self.sim.cluster.now
             self._finish(command, CommandResult(200))
             return
+        if kind == "speed":
+            if not self._paused:  # re-anchor: the new rate applies from the current instant
+                self._anchor_wall = self._clock()
+                self._anchor_sim = self.sim.cluster.now
+            self.speed = command.payload
+            self._finish(command, CommandResult(200))
+            return
         stopped = self._stopped_text()
+        if stopped is None and kind == "step":
+            self._step(command)
+            return
         if stopped is not None:
             self._finish(command, CommandResult(409, error=stopped))
             return
@@ -457,6 +481,23 @@ class LiveSimulation:
         except BaseException as exc:
             self._fail(exc)
             self._finish(command, CommandResult(500, error=self.error))
+
+    def _step(self, command: _Command) -> None:
+        if not self._paused:
+            self._finish(command, CommandResult(409, error="step needs a paused simulation (POST /v1/sim/pause first)"))
+            return
+        env = self.sim.cluster.env
+        # The next instant with a simulation event (the engine's loop holds only the model's).
+        upcoming = env.peek() if env.queue else _FOREVER
+        if not command.payload and upcoming == _FOREVER:
+            self._finish(command, CommandResult(409, error="nothing is scheduled: there is no next event"))
+            return
+        target = env.now + command.payload if command.payload else int(upcoming) + 1
+        if self.end is not None:
+            target = min(target, self.end)
+        self._advance(target, None)
+        self._anchor_sim = self.sim.cluster.now
+        self._finish(command, CommandResult(200))
 
     def _write(self, command: _Command) -> None:
         config, cas = command.payload
@@ -627,13 +668,16 @@ class LiveSimulation:
 # --- replay -------------------------------------------------------------------------------------
 
 
-def replay(scenario: Any, events: Iterable[dict[str, Any]], *, seed: int | None = None) -> RunResult:
+def replay(scenario: Any, events: Iterable[dict[str, Any]], *, seed: int | None = None,
+           observe: Callable[[Simulation], None] | None = None, every: int = 0) -> RunResult:
     """Re-run a served session in virtual time from its ``events.jsonl`` records.
 
     Every API command in the log is applied again at its recorded time, in the recorded order;
     the session ends where its ``session_end`` line says. With the same scenario and seed the
     result's files are byte-identical to the served session's. Raises `ReplayError` when the
     log does not fit the scenario (e.g. a write lands at another Raft index).
+    ``observe(sim)`` (optional) is called every ``every`` ns of simulated time, at clean
+    boundaries (the web replay takes its frames there; observing changes nothing).
     """
     from autopilot_sim.scenario.events import Event
     from autopilot_sim.scenario.loader import YAML_CONTEXT
@@ -641,6 +685,15 @@ def replay(scenario: Any, events: Iterable[dict[str, Any]], *, seed: int | None 
     records = list(events)
     live = LiveSimulation(scenario, seed=seed, end=None, paused=True)
     cluster = live.sim.cluster
+    next_frame = [0]
+
+    def advance(t_ns: int) -> None:
+        while observe is not None and every > 0 and next_frame[0] <= t_ns and live._failure is None:
+            live._advance(next_frame[0], None)
+            observe(live.sim)
+            next_frame[0] += every
+        live._advance(t_ns, None)
+
     end: int | None = None
     for record in records:
         if record.get("kind") == "session_end":
@@ -655,7 +708,7 @@ def replay(scenario: Any, events: Iterable[dict[str, Any]], *, seed: int | None 
         if kind not in REPLAYED_KINDS:
             continue
         t_ns = int(record["t_ns"])
-        live._advance(t_ns, None)
+        advance(t_ns)
         if live._failure is not None:
             raise ReplayError(f"the replay stopped at {format_duration(cluster.now)}: {live.error}")
         if cluster.now != t_ns:
@@ -689,6 +742,6 @@ def replay(scenario: Any, events: Iterable[dict[str, Any]], *, seed: int | None 
             live._pending.clear()
             live._flush_done()
     if end is not None:
-        live._advance(end, None)
+        advance(end)
     live.ended.set()
     return live.result()

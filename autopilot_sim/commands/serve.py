@@ -140,6 +140,7 @@ def _serve(args: argparse.Namespace, scenario: Any, end: Any) -> int:
     print(f"serving {scenario.name} (seed {live.seed}) at {server.url}: simulated time runs at "
           f"{args.speed:g}x the wall clock and {stops}{' (paused)' if args.paused else ''}; ACLs {acl}",
           flush=True)
+    print(f"  dashboard: {server.url}/ui/", flush=True)
     print(f"  try: curl {server.url}/v1/operator/autopilot/health    (Ctrl-C to stop)", flush=True)
     try:
         while not stop.wait(0.2):

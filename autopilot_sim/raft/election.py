@@ -51,7 +51,8 @@ class Election(_Base):
         self._votes_needed = quorum_size(len(voters))
         self._round_rpcs = set()
         if self._paper:
-            self._arm(T_ELECTION, now + self._paper_timeout())
+            self._election_at = now + self._paper_timeout()
+            self._arm(T_ELECTION, self._election_at)
         else:
             self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
         if self.timing.prevote and not self._transfer_candidate:
@@ -80,7 +81,8 @@ class Election(_Base):
         """electSelf: term+1 (persisted), self-vote (persisted), RequestVote to other voters."""
         if rearm:
             if self._paper:
-                self._arm(T_ELECTION, now + self._paper_timeout())
+                self._election_at = now + self._paper_timeout()
+                self._arm(T_ELECTION, self._election_at)
             else:
                 self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
         self._prevote_phase = False

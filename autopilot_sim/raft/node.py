@@ -67,6 +67,7 @@ from autopilot_sim.raft.roles import (  # re-exported: the node's public names
     T_TRANSFER,
 )
 from autopilot_sim.raft.timing import RaftTiming
+from autopilot_sim.raft.votes import PAPER, paper_vote
 
 LEASE_MIN_CHECK = 10 * MILLISECOND
 _SENTINEL = Entry(0, 0, NOOP)
@@ -112,6 +113,7 @@ class RaftNode(Election, Replication, Commitment):
         self.role = FOLLOWER
         self.leader: str | None = None
         self.last_contact: int | None = None
+        self.leader_contact: int | None = None  # last accepted leader RPC (paper vote rules)
         self.commit_index = 0
         self.latest_config: cfg.Configuration = ()
         self.latest_config_index = 0
@@ -124,6 +126,7 @@ class RaftNode(Election, Replication, Commitment):
         self._refused = 0
         self._votes_needed = 0
         self._transfer_candidate = False
+        self._election_at = 0  # the candidate's election deadline (paper timing)
         # Leader state.
         self.progress: dict[str, Progress] = {}
         self._retired: dict[str, Progress] = {}
@@ -169,7 +172,9 @@ class RaftNode(Election, Replication, Commitment):
 
     def _paper_timeout(self) -> int:
         lo, hi = self.timing.election_timeout_range  # type: ignore[misc]
-        return lo + self._rng.getrandbits(63) % (hi - lo)
+        if hi == lo:
+            return lo  # a fixed timeout (the paper's 150-150 ms case) draws nothing
+        return lo + self._bits(63) % (hi - lo)
 
     def _arm(self, key: object, deadline: int | None) -> None:
         self.timer_requests.append((key, deadline))
@@ -239,6 +244,8 @@ class RaftNode(Election, Replication, Commitment):
             self._transfer_candidate = False
         self._note(notes.SteppedDown(self.current_term, previous, reason))
         self._enter_follower(now)
+        if previous == CANDIDATE and self.timing.vote_rules == PAPER:
+            self._arm(T_FOLLOWER, self._election_at)  # LogCabin's stepDown keeps the running timer
 
     def _leave_leader(self, now: int) -> None:
         """§4.10: stop replication, lastContact := now, fail queued changes."""
@@ -325,6 +332,8 @@ class RaftNode(Election, Replication, Commitment):
     def _on_request_vote(self, src: str, msg: RequestVote, now: int) -> None:
         if msg.prevote:
             self._on_prevote(src, msg, now)
+        elif self.timing.vote_rules == PAPER:
+            paper_vote(self, src, msg, now, LEADER, FOLLOWER)
         else:
             self._on_vote(src, msg, now)
 
@@ -368,6 +377,7 @@ class RaftNode(Election, Replication, Commitment):
             if msg.term > self.current_term:
                 self._set_term(msg.term)
         self.leader = msg.leader
+        self.leader_contact = now
         self._touch_contact(now)
         self.outbox.append((src, HeartbeatResponse(msg.rpc, msg.deadline, self.current_term, True)))
 
@@ -384,6 +394,7 @@ class RaftNode(Election, Replication, Commitment):
             if msg.term > self.current_term:
                 self._set_term(msg.term)
         self.leader = msg.leader
+        self.leader_contact = now
         prev = msg.prev_index
         if prev > 0 and (prev > last or log[prev].term != msg.prev_term):
             self.outbox.append((src, AppendEntriesResponse(

@@ -36,6 +36,8 @@ class RaftTiming:
     # Paper-style timing (both set, or neither).
     election_timeout_range: tuple[int, int] | None = None
     heartbeat_interval: int | None = None
+    # RequestVote rules: "hashicorp" (the library's) or "paper" (Raft paper / LogCabin, raft/votes.py).
+    vote_rules: str = "hashicorp"
 
     @property
     def paper(self) -> bool:
@@ -59,6 +61,7 @@ class RaftTiming:
             max_rpcs_in_flight=base.max_rpcs_in_flight,
             election_timeout_range=base.election_timeout_range,
             heartbeat_interval=base.heartbeat_interval,
+            vote_rules=base.vote_rules,
         )
 
     def validate(self) -> RaftTiming:
@@ -82,8 +85,12 @@ class RaftTiming:
             raise TimingError("election_timeout_range and heartbeat_interval go together")
         if self.election_timeout_range is not None:
             lo, hi = self.election_timeout_range
-            if not 0 < lo < hi:
-                raise TimingError("election_timeout_range must be [lo, hi] with 0 < lo < hi")
+            if not 0 < lo <= hi:
+                raise TimingError("election_timeout_range must be [lo, hi] with 0 < lo <= hi")
             if not 0 < self.heartbeat_interval < lo:  # type: ignore[operator]
                 raise TimingError("heartbeat_interval must be positive and below the range's low end")
+        if self.vote_rules not in ("hashicorp", "paper"):
+            raise TimingError(f"vote_rules must be hashicorp or paper, got {self.vote_rules!r}")
+        if self.vote_rules == "paper" and self.prevote:
+            raise TimingError("vote_rules paper has no pre-vote: set prevote to false")
         return self

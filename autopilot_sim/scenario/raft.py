@@ -10,12 +10,14 @@ Paper-style timing (``election_timeout_range`` + ``heartbeat_interval``, both or
 the hashicorp/raft rules with the Raft paper's: a follower's election timeout is drawn uniformly
 from the range and the leader heartbeats every ``heartbeat_interval``. They are not scaled by
 ``raft_multiplier``.
+
+``vote_rules: paper`` answers RequestVote as the Raft paper and LogCabin do (raft/votes.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -77,6 +79,14 @@ class RaftSpec(ScenarioModel):
         None, description="Paper-style timing: leader heartbeat period; requires "
                           "election_timeout_range. At least 1ms, hashicorp/raft's fastest timer "
                           "(CommitTimeout) floor.")
+    # Optional so that an unset key stays out of the resolved scenario.yaml (runs that do not
+    # use it keep byte-identical outputs); None means hashicorp.
+    vote_rules: Literal["hashicorp", "paper"] | None = Field(
+        None,
+        description="RequestVote rules: hashicorp (default; the library: a follower that knows a "
+                    "leader refuses) or paper (the Raft paper and LogCabin: term and log alone, "
+                    "votes withheld within the minimum election timeout of leader contact; needs "
+                    "prevote: false).")
 
     @field_validator("election_timeout_range", mode="before")
     @classmethod
@@ -134,6 +144,9 @@ class RaftSpec(ScenarioModel):
             given = "election_timeout_range" if missing == "heartbeat_interval" else "heartbeat_interval"
             raise KeyedError(given, f"paper-style timing needs both election_timeout_range and "
                                     f"heartbeat_interval; {missing} is missing")
+        if self.vote_rules == "paper" and self.prevote:
+            raise KeyedError("vote_rules", "vote_rules: paper is the paper's protocol without "
+                                           "pre-vote; set prevote: false")
         if self.election_timeout_range is not None:
             low, high = self.election_timeout_range
             if low > high:

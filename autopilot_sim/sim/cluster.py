@@ -153,6 +153,9 @@ class Cluster:
         self.on_apply: Callable[[SimServer, int, int], None] | None = None
         # callable(server, events): serf events from a gossip node
         self.on_gossip_events: Callable[[SimServer, list[Any]], None] | None = None
+        # Read-only taps on Raft sends (the web view): callables(src, dst, msg, sent_ns, arrives_ns or
+        # None when lost). Empty unless someone subscribed: the hot path pays one truth test.
+        self.send_taps: list[Callable[[str, str, Any, int, int | None], None]] = []
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)
@@ -252,10 +255,13 @@ class Cluster:
             queue = env.queue
             deliver = self._deliver
             servers = self.servers
+            taps = self.send_taps  # observers of every send (the live page); usually empty
             self.messages_sent += len(outbox)
             msg: Any  # a Request or Response (raft/messages.py): has `deadline`
             for dst, msg in outbox:
                 if blocked and (name, dst) in blocked:
+                    if taps:
+                        self._tap(taps, name, dst, msg, now, None)
                     self._lost(name, dst, msg)
                     continue
                 link = links[name, dst]
@@ -264,6 +270,8 @@ class Cluster:
                 if link.loss:
                     wire = net.retransmissions(link, wire)
                 at = now + wire + delay
+                if taps:
+                    self._tap(taps, name, dst, msg, now, at if at <= msg.deadline else None)
                 if at > msg.deadline:
                     self._lost(name, dst, msg)
                     continue
@@ -321,6 +329,13 @@ class Cluster:
         requests.clear()
 
     # ------------------------------------------------------------------ transport
+
+    @staticmethod
+    def _tap(taps: list[Callable[[str, str, Any, int, int | None], None]], src: str, dst: str, msg: Any,
+             sent: int, arrives: int | None) -> None:
+        """Tell each send observer about one Raft message (`arrives` None: it is lost)."""
+        for tap in taps:
+            tap(src, dst, msg, sent, arrives)
 
     def _lost(self, src: str, dst: str, msg: Any) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""

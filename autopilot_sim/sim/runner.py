@@ -69,6 +69,7 @@ def timing_from_spec(raft: Any) -> RaftTiming:
         rpc_timeout=raft.rpc_timeout,
         election_timeout_range=tuple(raft.election_timeout_range) if raft.election_timeout_range else None,
         heartbeat_interval=raft.heartbeat_interval,
+        vote_rules=raft.vote_rules or "hashicorp",
     ).validate()
 
 

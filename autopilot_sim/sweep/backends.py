@@ -101,3 +101,36 @@ def run_dask(text: str, filename: str, chunks: list[Chunk], client: Any) -> Iter
                 yield _failed_chunk(by_key[future.key], exc)
     finally:
         client.cancel(futures)
+
+
+def map_tasks(func: Any, tasks: list[Any], workers: int | None = None,
+              client: Any = None) -> Iterator[tuple[int, Any]]:
+    """Run ``func(task)`` for every task and yield ``(position, result)`` in completion order:
+    in this process (`workers` 1), on a local pool of the same kind as the sweep's, or on Dask
+    through `client`. `func` must be a module-level function and its tasks plain data; an
+    exception in a task propagates (experiments have no per-run error records)."""
+    if client is not None:
+        from distributed import as_completed as dask_completed
+
+        futures = client.map(func, tasks, pure=False)
+        position = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future in dask_completed(futures):
+                yield position[future.key], future.result()
+        finally:
+            client.cancel(futures)
+        return
+    if workers is None:
+        workers = default_workers()
+    if workers <= 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            yield i, func(task)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        futures = {pool.submit(func, task): i for i, task in enumerate(tasks)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
