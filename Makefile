@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= scenarios/demo.yaml
 OUT    ?= runs/demo
 
-.PHONY: demo test test-all fuzz bench docs notebooks venv clean screenshots
+.PHONY: demo test test-all fuzz bench lint docs notebooks venv clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test-all: $(STAMP)
 FUZZ_FACTOR ?= 10
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz HYPOTHESIS_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -m hypothesis
+
+# ruff (rule set in pyproject [tool.ruff]) and mypy (strict on the protocol cores and sim/, see
+# [tool.mypy]); both pinned in the dev extras so the result does not drift between machines.
+lint: $(STAMP)
+	$(BIN)/ruff check autopilot_sim tests benchmarks
+	$(BIN)/mypy
 
 # Re-execute the teaching notebooks in place (they are stored with their outputs).
 notebooks: $(STAMP)

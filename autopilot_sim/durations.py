@@ -160,7 +160,7 @@ def format_duration(ns: int) -> str:
 
 # --- RFC 3339 -------------------------------------------------------------------------------
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 
 def parse_rfc3339(text: str) -> int:
@@ -190,7 +190,7 @@ def parse_rfc3339(text: str) -> int:
         naive = _dt.datetime.strptime(base.replace("t", "T"), "%Y-%m-%dT%H:%M:%S")
     except ValueError as exc:
         raise ValueError(f"not an RFC 3339 timestamp: {text!r}") from exc
-    seconds = (naive.replace(tzinfo=_dt.timezone.utc) - _EPOCH) // _dt.timedelta(seconds=1)
+    seconds = (naive.replace(tzinfo=_dt.UTC) - _EPOCH) // _dt.timedelta(seconds=1)
     return (seconds - offset) * SECOND + frac_ns
 
 

@@ -94,7 +94,7 @@ def swimlanes(run: Run | str | Path, ax: Axes | None = None) -> Figure:
         lane = {name: i for i, name in enumerate(names)}
 
         per: dict[str, list[tuple[float, float, Any]]] = {n: [] for n in names}
-        for record, (a, b) in zip(run.timeline, hold_times(run)):
+        for record, (a, b) in zip(run.timeline, hold_times(run), strict=True):
             if record["status"] == 500:
                 continue
             present = servers_of(record)

@@ -118,7 +118,7 @@ class _MarkLayout:
 
 def _draw_marks(ax: Axes, layout: _MarkLayout) -> None:
     """Vertical lines at each mark, and either labels in rows above the axes or numbers."""
-    for i, (mark, x) in enumerate(zip(layout.marks, layout.xs)):
+    for i, (mark, x) in enumerate(zip(layout.marks, layout.xs, strict=True)):
         line = ax.axvline(x, alpha=0.85, zorder=1, **mark_style(mark.category))
         line.set_gid(f"event-line-{i}")
     if layout.table:
@@ -132,7 +132,7 @@ def _draw_marks(ax: Axes, layout: _MarkLayout) -> None:
             ann.set_gid(f"event-number-{g}")
         return
     assert layout.placed is not None
-    for i, (mark, x, place) in enumerate(zip(layout.marks, layout.xs, layout.placed)):
+    for i, (mark, x, place) in enumerate(zip(layout.marks, layout.xs, layout.placed, strict=True)):
         colour = CATEGORY_COLOURS[mark.category]
         ann = ax.annotate(
             mark.text, xy=(x, 1.0), xycoords=("data", "axes fraction"),
@@ -217,7 +217,7 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
             bar.set_gid(f"leaderless-{i}")
 
         xs, ft, voters = [], [], []
-        for record, (a, _) in zip(run.timeline, hold_times(run)):
+        for record, (a, _) in zip(run.timeline, hold_times(run), strict=True):
             xs.append(tx.x(a))
             if record["status"] == 500:
                 ft.append(math.nan)
@@ -269,7 +269,7 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
 def _value_at(xs: list[float], ys: list[float], x: float) -> float:
     """The step (post) value at x: the last y whose x is ≤ x (the new value at a change)."""
     value = math.nan
-    for xi, yi in zip(xs, ys):
+    for xi, yi in zip(xs, ys, strict=True):
         if xi > x:
             break
         value = yi

@@ -184,7 +184,7 @@ def threshold_steps(run: Run, key: str) -> list[tuple[int, float]]:
     time: the scenario's value at 0, then each configuration write that changed it. Durations
     are in nanoseconds. Empty when the run directory has no scenario.yaml."""
     steps: list[tuple[int, float]] = []
-    is_duration = key != "max_trailing_logs" and key != "min_quorum"
+    is_duration = key not in {"max_trailing_logs", "min_quorum"}
     start = run.scenario.get("autopilot", {}).get(key)
     value = duration_value(start) if is_duration else start
     if value is not None:

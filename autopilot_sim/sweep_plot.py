@@ -102,7 +102,7 @@ def figure_against_parameter(meta: dict[str, Any], records: list[dict[str, Any]]
     """One figure: `name` against the swept parameter (see the module docstring)."""
     varying = _varying(meta, records)
     x_param, others = varying[0], varying[1:]
-    values = [v for v in dict.fromkeys(r.get(x_param) for r in records)]
+    values = list(dict.fromkeys(r.get(x_param) for r in records))
     numeric = all(_numeric(v) is not None for v in values)
     position = {v: (_numeric(v) if numeric else i) for i, v in enumerate(values)}
     fig = Figure(figsize=(8, 4.5), dpi=DPI)

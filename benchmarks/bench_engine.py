@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {n:>7} {f['wall_ms_per_sim_second']:>14.2f} {r['wall_ms_per_sim_second']:>14.2f} "
               f"{100 * share:>11.0f}% {f['us_per_message']:>12.2f} {f['speedup']:>12.0f}")
     five, fifty = results["scaling"][0], results["scaling"][-1]
-    results["cost_growth_5_to_50"] = g = fifty["full"]["wall_ms_per_sim_second"] / five["full"]["wall_ms_per_sim_second"]
+    g = fifty["full"]["wall_ms_per_sim_second"] / five["full"]["wall_ms_per_sim_second"]
+    results["cost_growth_5_to_50"] = g
     results["per_message_cost_growth_5_to_50"] = pm = fifty["full"]["us_per_message"] / five["full"]["us_per_message"]
     print(f"    cost growth 5 -> 50 servers: x{g:.1f} (the leader talks to n-1 followers: traffic grows "
           f"about x{49 / 4:.1f}); cost per message x{pm:.2f} (1.0 = exactly linear in traffic)")

@@ -109,7 +109,7 @@ def main() -> int:
         wall1 = timed_sweep(path, runs, 1, root / "w1")
         wall2 = timed_sweep(path, runs, 2, root / "w2")
         tiny = root / "tiny.yaml"  # 1-second runs: what is left of a sweep is its start-up
-        tiny.write_text(SCENARIO.split("events:")[0].replace("duration: 60s", "duration: 1s"))
+        tiny.write_text(SCENARIO.split("events:", maxsplit=1)[0].replace("duration: 60s", "duration: 1s"))
         short = Simulation(load_scenario_text(tiny.read_text())).run
         start = time.perf_counter()
         short()

@@ -105,7 +105,8 @@ class Raw:
              ) -> tuple[int, Any]:
         payload = json.dumps(body) if body is not None else None
         status, hdrs, data = self.request(method, target, payload, headers)
-        return status, json.loads(data) if data and hdrs.get("content-type", "").startswith("application/json") else data
+        is_json = hdrs.get("content-type", "").startswith("application/json")
+        return status, json.loads(data) if data and is_json else data
 
     def close(self) -> None:
         self.conn.close()
@@ -131,4 +132,4 @@ def sim_time(server: ApiServer) -> int:
     return server.live.snapshot.t_ns
 
 
-__all__ = ["ADMIN", "READER", "Raw", "SECOND", "WRITER", "scenario", "served", "sim_time", "token", "wait_for"]
+__all__ = ["ADMIN", "READER", "SECOND", "WRITER", "Raw", "scenario", "served", "sim_time", "token", "wait_for"]

@@ -35,8 +35,22 @@ from autopilot_sim.raft.node import (
 from autopilot_sim.raft.timing import RaftTiming
 
 __all__ = [
-    "MS", "S", "Driven", "Hand", "Out", "config", "ae", "hb", "rv", "pv",
-    "FOLLOWER", "CANDIDATE", "LEADER", "T_ELECTION", "T_FOLLOWER", "T_LEASE",
+    "CANDIDATE",
+    "FOLLOWER",
+    "LEADER",
+    "MS",
+    "T_ELECTION",
+    "T_FOLLOWER",
+    "T_LEASE",
+    "Driven",
+    "Hand",
+    "Out",
+    "S",
+    "ae",
+    "config",
+    "hb",
+    "pv",
+    "rv",
 ]
 
 MS = MILLISECOND
@@ -284,5 +298,16 @@ def messages(pending, kind: type, src: str | None = None, dst: str | None = None
     return [m for s, d, m in pending if type(m) is kind and (src is None or s == src) and (dst is None or d == dst)]
 
 
-__all__ += ["log_terms", "messages", "AppendEntries", "AppendEntriesResponse", "Heartbeat",
-            "HeartbeatResponse", "RequestVote", "VoteResponse", "Entry", "VOTER", "NONVOTER"]
+__all__ += [
+    "NONVOTER",
+    "VOTER",
+    "AppendEntries",
+    "AppendEntriesResponse",
+    "Entry",
+    "Heartbeat",
+    "HeartbeatResponse",
+    "RequestVote",
+    "VoteResponse",
+    "log_terms",
+    "messages",
+]

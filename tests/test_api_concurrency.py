@@ -29,11 +29,11 @@ def test_pollers_and_racing_cas_writers() -> None:
             raw = Raw(server)
             try:
                 while not stop.is_set() or polls[i] <= 10:  # a fixed minimum, however threads are scheduled
-                    status, headers, data = raw.request("GET", "/v1/operator/autopilot/health")
+                    status, _headers, data = raw.request("GET", "/v1/operator/autopilot/health")
                     if status not in (200, 429) or not json.loads(data).get("Servers"):
                         failures.append(f"poller {i}: {status} {data[:80]!r}")
                     polls[i] += 1
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 failures.append(f"poller {i}: {exc!r}")
             finally:
                 raw.close()
@@ -59,7 +59,7 @@ def test_pollers_and_racing_cas_writers() -> None:
                         after_round[r] = json.loads(raw.request("GET", CONFIG)[2])
             except threading.BrokenBarrierError:
                 failures.append(f"writer {w}: barrier broken")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failures.append(f"writer {w}: {exc!r}")
                 barrier.abort()
             finally:

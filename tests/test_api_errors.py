@@ -265,7 +265,7 @@ def test_pretty(raw) -> None:
         assert json.loads(data) == json.loads(compact)
     assert raw.request("GET", f"{CONFIG}?pretty=0")[2] == compact
     assert raw.request("PUT", f"{CONFIG}?pretty", compact)[2] == b"true\n"
-    status, headers, data = raw.request("GET", f"{HEALTH}?pretty")
+    status, _headers, data = raw.request("GET", f"{HEALTH}?pretty")
     assert data.startswith(b'{\n    "Healthy": ') and data.endswith(b"\n")
 
 

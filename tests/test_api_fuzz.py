@@ -53,7 +53,7 @@ def check_answer(method: str, path: str, status: int, headers: dict[str, str], b
     doc_path = documented_path(path)
     if doc_path is None:
         assert status == 404, (path, status)
-        assert body == b"" or path.startswith("/v1/sim") and body.startswith(b"no simulation endpoint ")
+        assert body == b"" or (path.startswith("/v1/sim") and body.startswith(b"no simulation endpoint "))
         return
     item = DOC["paths"][doc_path]
     op = item.get(method.lower())
@@ -73,7 +73,7 @@ def check_answer(method: str, path: str, status: int, headers: dict[str, str], b
     media = response["content"].get(content_type) if content_type else None
     assert media is not None, (method, path, status, content_type, list(response["content"]))
     schema = media["schema"]
-    if content_type == "application/json" or "$ref" in schema and status == 429:
+    if content_type == "application/json" or ("$ref" in schema and status == 429):
         instance = json.loads(body)
     else:
         instance = body.decode("utf-8")
@@ -230,7 +230,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize("payload", MALFORMED, ids=range(len(MALFORMED)))
 def test_malformed_requests_do_not_break_the_server(fuzz_server, payload) -> None:
-    server, raw = fuzz_server
+    server, _raw = fuzz_server
     answer = _send_raw(server, payload)
     if answer:
         assert answer.startswith(b"HTTP/1."), answer[:100]

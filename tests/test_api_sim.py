@@ -221,7 +221,7 @@ def test_openapi_is_served_and_covers_every_endpoint() -> None:
                     jsonschema.Draft202012Validator.check_schema({**media["schema"], "components": doc["components"]})
     # Every $ref points at something.
     text = json.dumps(doc)
-    for ref in set(part.split('"')[0] for part in text.split('"$ref": "#/')[1:]):
+    for ref in {part.split('"')[0] for part in text.split('"$ref": "#/')[1:]}:
         node = doc
         for key in ref.split("/"):
             node = node[key]
@@ -236,8 +236,11 @@ def test_a_served_session_replays_byte_for_byte(tmp_path: Path) -> None:
         raw = Raw(server)
         # A leader answers the configuration once establishLeadership has written it: wait for
         # that, not just for a leader (under load the GET can land in between and get a 500).
-        config = wait_for(lambda: (lambda r: r[0] == 200 and r[1])(
-            raw.json("GET", "/v1/operator/autopilot/configuration")))
+        def configuration():
+            status, body = raw.json("GET", "/v1/operator/autopilot/configuration")
+            return status == 200 and body
+
+        config = wait_for(configuration)
         assert raw.json("PUT", f"/v1/operator/autopilot/configuration?cas={config['ModifyIndex']}",
                         {**config, "MaxTrailingLogs": 10})[1] is True
         assert raw.json("PUT", f"/v1/operator/autopilot/configuration?cas={config['ModifyIndex']}", config)[1] is False

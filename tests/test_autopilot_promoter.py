@@ -51,7 +51,7 @@ def test_stable_promoter_upstream_vectors():
         "staging": "not promoted: staging servers are left alone by the StablePromoter",
         "nv-new": "not promoted: healthy and stable for 2s < ServerStabilizationTime 10s",
     }
-    assert StablePromoter().get_node_types(CONFIG, state) == {sid: "voter" for sid in state.servers}
+    assert StablePromoter().get_node_types(CONFIG, state) == dict.fromkeys(state.servers, "voter")
 
 
 def test_exactly_sst_is_stable():

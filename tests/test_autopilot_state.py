@@ -38,7 +38,8 @@ IDS = ("n1", "n2", "n3")
 
 
 def raft(suffrages=(0, 0, 0), ids=IDS):
-    return tuple(RaftServer(i, f"198.18.0.{k + 1}:4647", s) for k, (i, s) in enumerate(zip(ids, suffrages)))
+    pairs = zip(ids, suffrages, strict=True)
+    return tuple(RaftServer(i, f"198.18.0.{k + 1}:4647", s) for k, (i, s) in enumerate(pairs))
 
 
 def known(ids=IDS, status=NODE_ALIVE, **overrides):
@@ -59,11 +60,11 @@ TYPICAL_STATS = stats(n1=(0, 3, 1024), n2=(10 * MILLISECOND, 3, 1000), n3=(15 * 
 
 
 def inputs(**kw):
-    base = dict(
-        now=NOW, first_state_time=FIRST, config=CONFIG, raft_servers=raft(),
-        known_servers=known(), latest_index=1024, last_term=3,
-        fetched_stats=TYPICAL_STATS, leader_id="n1", is_leader=True,
-    )
+    base = {
+        "now": NOW, "first_state_time": FIRST, "config": CONFIG, "raft_servers": raft(),
+        "known_servers": known(), "latest_index": 1024, "last_term": 3,
+        "fetched_stats": TYPICAL_STATS, "leader_id": "n1", "is_leader": True,
+    }
     base.update(kw)
     return TickInputs(**base)
 
@@ -192,14 +193,14 @@ def _flip_sequence(intended: bool):
 
 
 def test_stable_since_real_v016_only_changes_for_new_servers():
-    s0, s1, s2 = _flip_sequence(intended=False)
+    _s0, s1, s2 = _flip_sequence(intended=False)
     assert s1.servers["n3"].health.healthy is False
     assert s1.servers["n3"].health.stable_since == NOW  # health flipped, StableSince kept
     assert s2.servers["n3"].health.stable_since == NOW
 
 
 def test_stable_since_intended_rule_is_opt_in():
-    s0, s1, s2 = _flip_sequence(intended=True)
+    _s0, s1, s2 = _flip_sequence(intended=True)
     assert s1.servers["n3"].health.stable_since == NOW + 2 * SECOND
     assert s2.servers["n3"].health.stable_since == NOW + 4 * SECOND
 

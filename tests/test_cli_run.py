@@ -19,7 +19,7 @@ DEMO = REPO / "scenarios" / "demo.yaml"
 def run_cli(*args: str, hash_seed: str = "0") -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONHASHSEED=hash_seed)  # different string hashing per process
     return subprocess.run([sys.executable, "-m", "autopilot_sim", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env)
+                          cwd=REPO, env=env, check=False)
 
 
 def test_run_writes_the_run_directory(tmp_path: Path) -> None:
@@ -38,7 +38,7 @@ def test_run_writes_the_run_directory(tmp_path: Path) -> None:
 
 def test_same_scenario_and_seed_are_byte_identical_across_processes(tmp_path: Path) -> None:
     outs = [tmp_path / "a", tmp_path / "b"]
-    for out, hash_seed in zip(outs, ("1", "2")):
+    for out, hash_seed in zip(outs, ("1", "2"), strict=True):
         proc = run_cli("run", str(DEMO), "--out", str(out), "--quiet", "--seed", "7", hash_seed=hash_seed)
         assert proc.returncode == 0, proc.stderr
     for name in ("events.jsonl", "summary.json", "scenario.yaml", "timeline.jsonl"):
@@ -125,7 +125,8 @@ def test_set_override_changes_the_run(tmp_path: Path) -> None:
 
 
 def test_bad_set_override_is_a_located_error(tmp_path: Path, capsys) -> None:
-    assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.server_stabilization_time=ten"]) == 2
+    out = str(tmp_path / "o")
+    assert main(["run", str(DEMO), "--out", out, "--set", "autopilot.server_stabilization_time=ten"]) == 2
     err = capsys.readouterr().err
     assert "--set autopilot.server_stabilization_time" in err and 'time: invalid duration "ten"' in err
     assert main(["run", str(DEMO), "--out", str(tmp_path / "o"), "--set", "autopilot.stabilisation=1s"]) == 2

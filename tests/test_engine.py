@@ -289,7 +289,8 @@ def test_same_seed_gives_identical_runs():
     assert a.recorder.events == b.recorder.events
     assert a.recorder.events_jsonl() == b.recorder.events_jsonl()
     assert [a.stats(n) for n in names(5)] == [b.stats(n) for n in names(5)]
-    assert (a.messages_sent, a.messages_lost, a.writes_accepted) == (b.messages_sent, b.messages_lost, b.writes_accepted)
+    assert ((a.messages_sent, a.messages_lost, a.writes_accepted)
+            == (b.messages_sent, b.messages_lost, b.writes_accepted))
     assert [[e.data for e in a.servers[n].node.log] for n in names(5)] == \
            [[e.data for e in b.servers[n].node.log] for n in names(5)]
 

@@ -71,7 +71,7 @@ def test_removed_leader_steps_down_and_the_rest_elect_a_new_one():
     assert t is not None
     node = c.servers[old].node
     assert node.role == FOLLOWER and node.current_term == 2
-    assert run_until(c, lambda c: c.leader_name not in (None, old), c.now + 10 * S) is not None
+    assert run_until(c, lambda c, old=old: c.leader_name not in (None, old), c.now + 10 * S) is not None
     assert c.leader_term == 3
     c.run(c.now + 20 * S)
     assert node.role == FOLLOWER and node.current_term == 2  # outside the stable configuration
@@ -82,7 +82,7 @@ def test_demoted_leader_steps_down_and_stays_a_nonvoter():
     c = cluster_with(wps=10)
     old = c.leader_name
     change(c, cfg.DEMOTE_VOTER, old)
-    assert run_until(c, lambda c: c.leader_name not in (None, old), c.now + 10 * S) is not None
+    assert run_until(c, lambda c, old=old: c.leader_name not in (None, old), c.now + 10 * S) is not None
     c.run(c.now + 10 * S)
     node = c.servers[old].node
     assert cfg.suffrage_of(node.latest_config, old) == NONVOTER
@@ -97,7 +97,7 @@ def test_leadership_transfer_skips_prevote_and_moves_the_leader():
     assert server.node.transfer_leadership(None, c.now)
     c._flush(server)
     t0 = c.now
-    t = run_until(c, lambda c: c.leader_name not in (None, old), t0 + 2 * S)
+    t = run_until(c, lambda c, old=old: c.leader_name not in (None, old), t0 + 2 * S)
     assert t is not None and t - t0 < 200 * MS  # a catch-up, TimeoutNow and one vote round
     assert c.leader_term == term + 1
     assert c.servers[old].node.role == FOLLOWER
@@ -134,7 +134,7 @@ def test_leadership_transfer_under_load_elects_the_target_in_one_round():
         assert server.node.transfer_leadership(target, c.now)
         c._flush(server)
         t0 = c.now
-        t = run_until(c, lambda c: c.leader_name not in (None, old), t0 + 2 * S)
+        t = run_until(c, lambda c, old=old: c.leader_name not in (None, old), t0 + 2 * S)
         assert t is not None, f"seed {seed}: the transfer did not move the leader"
         assert c.leader_name == target, f"seed {seed}: {c.leader_name} won, not {target}"
         assert [e["kind"] for e in c.recorder.events].count("election_started") == 2, f"seed {seed}"

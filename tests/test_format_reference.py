@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from autopilot_sim.scenario.reference import markdown
 from autopilot_sim.scenario import scenario_json_schema
+from autopilot_sim.scenario.reference import markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md"
 

@@ -246,11 +246,11 @@ def test_graceful_leave_shows_leaving_then_left_quickly() -> None:
     seen: dict[str, list[str]] = {"s1": [], "s2": []}
     while h.now < left_at + 3 * SECOND:
         h.run_for(10 * MILLISECOND)
-        for obs in seen:
+        for obs, history in seen.items():
             st = h.status(obs, "s3")
             assert st is not None
-            if not seen[obs] or seen[obs][-1] != st:
-                seen[obs].append(st)
+            if not history or history[-1] != st:
+                history.append(st)
     for obs, statuses in seen.items():
         assert statuses == ["alive", "leaving", "left"], (obs, statuses)
         t = h.first(obs, "s3", "member-leave", after=left_at)

@@ -199,7 +199,7 @@ def test_05_partitions():
     assert minority["step_down_after_s"] < 1.0 and minority["new_leader_after_s"] < 5
     assert minority["leaders"][-1] != minority["leaders"][0] and minority["removals"] == 0
     majority = r["majority"]
-    assert (majority["elections"], majority["removals"], majority["promotions"], majority["final_voters"]) == (1, 2, 2, 5)
+    assert tuple(majority[k] for k in ("elections", "removals", "promotions", "final_voters")) == (1, 2, 2, 5)
     one_way = r["one_way"]
     assert one_way["elections"] == 1 and "MaxTrailingLogs" in one_way["unhealthy_reason"]
     prevote, no_prevote = r["howard"]["pre-vote on"], r["howard"]["pre-vote off"]

@@ -115,7 +115,8 @@ def _synthetic() -> plot.Run:
     statuses = [200, 500, 500, 429, 200, 500, 200]
     fts = [1, 0, 0, 0, 1, 0, 1]
     voters = [3, 0, 0, 2, 3, 0, 3]
-    timeline = [_health(s, ft, v, t=2 * SECOND * i) for i, (s, ft, v) in enumerate(zip(statuses, fts, voters))]
+    rows = zip(statuses, fts, voters, strict=True)
+    timeline = [_health(s, ft, v, t=2 * SECOND * i) for i, (s, ft, v) in enumerate(rows)]
     events = [
         {"t_ns": 1 * SECOND, "kind": "leader_elected", "server": "node1", "term": 2, "message": ""},
         {"t_ns": 3 * SECOND, "kind": "crash", "server": "node1", "message": "node1 crashed (it was the leader)"},
@@ -140,7 +141,7 @@ def test_load_run_reads_every_file(runs):
 def test_load_run_errors_name_the_directory(tmp_path):
     with pytest.raises(plot.PlotError, match="no run directory"):
         plot.load_run(tmp_path / "missing")
-    with pytest.raises(plot.PlotError, match="no timeline.jsonl"):
+    with pytest.raises(plot.PlotError, match=r"no timeline\.jsonl"):
         plot.load_run(tmp_path)
     (tmp_path / "timeline.jsonl").write_text('{"t_ns": 1}\nnot json\n')
     with pytest.raises(plot.PlotError, match=r"timeline.jsonl:2: not a JSON line"):
@@ -227,7 +228,7 @@ def test_timeline_step_lines_match_the_timeline(runs):
     for line, expected in ((ft, expected_ft), (voters, expected_voters)):
         ys = list(line.get_ydata())[:-1]  # the last point holds the last report to the end
         assert len(ys) == len(expected)
-        assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(ys, expected))
+        assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(ys, expected, strict=True))
     xs = list(ft.get_xdata())
     assert xs[:-1] == pytest.approx([r["t_ns"] / SECOND for r in run.timeline])
     assert xs[-1] == pytest.approx(run.duration_ns / SECOND)
@@ -338,7 +339,7 @@ def test_contact_thresholds_and_lag(runs):
                         else leader["LastIndex"] - s["LastIndex"])
     ys = list(lag.get_ydata())
     assert len(ys) == len(expected)
-    assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(ys, expected))
+    assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(ys, expected, strict=True))
 
 
 def test_contact_splits_a_given_axes_in_two():
@@ -404,7 +405,7 @@ def test_svg_is_byte_identical_across_processes(runs, tmp_path):
             "plot.save(plot.swimlanes(plot.load_run(sys.argv[1])), sys.argv[2]); "
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
     proc = subprocess.run([sys.executable, "-c", code, str(runs["demo"]), str(there)],
-                          capture_output=True, text=True, cwd=REPO)
+                          capture_output=True, text=True, cwd=REPO, check=False)
     assert proc.returncode == 0, proc.stderr
     assert here.read_bytes() == there.read_bytes()
 
@@ -475,7 +476,7 @@ def assert_labels_clear(fig, name: str) -> None:
     ax = fig.axes[0]
     labels = _gids(fig, "event-label-") + _gids(fig, "event-number-")
     boxes = [(t, Text.get_window_extent(t, renderer)) for t in labels]  # the text, not its connector
-    table = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    table = list(fig.findobj(lambda a: a.get_gid() == "event-table"))
     for legend in table:
         boxes += [(t, t.get_window_extent(renderer)) for t in legend.get_texts() if t.get_text().strip()]
     title = ax.title.get_window_extent(renderer)
@@ -513,7 +514,7 @@ def test_a_crowded_timeline_moves_its_labels_into_a_numbered_table(crowded):
     fig = plot.failure_tolerance_timeline(crowded)
     assert not _gids(fig, "event-label-")  # no labels above the axes: they would not fit
     numbers = _gids(fig, "event-number-")
-    (legend,) = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    (legend,) = list(fig.findobj(lambda a: a.get_gid() == "event-table"))
     entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
     assert len(entries) == len(marks) and len(_gids(fig, "event-line-")) == len(marks)
     assert entries[0].startswith("1  ") and int(entries[-1].split()[0]) == len(numbers)
@@ -556,7 +557,7 @@ def test_given_axes_put_a_crowded_table_beside_the_plot(crowded):
     fig = Figure(figsize=(11, 5))
     ax = fig.add_subplot()
     plot.failure_tolerance_timeline(crowded, ax=ax)
-    assert [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    assert list(fig.findobj(lambda a: a.get_gid() == "event-table"))
     assert _gids(fig, "event-number-")
 
 
@@ -577,7 +578,7 @@ def test_hundreds_of_marks_keep_a_bounded_table(crowded):
     run = Run(timeline=crowded.timeline, events=events, summary=crowded.summary, scenario=crowded.scenario)
     fig = plot.failure_tolerance_timeline(run)
     assert len(_gids(fig, "event-line-")) == 150  # every moment keeps its line
-    (legend,) = [a for a in fig.findobj(lambda a: a.get_gid() == "event-table")]
+    (legend,) = list(fig.findobj(lambda a: a.get_gid() == "event-table"))
     entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
     assert len(entries) <= TABLE_MAX + 1 and entries[-1].startswith(f"… {150 - (len(entries) - 1)} more")
     assert_labels_clear(fig, "hundreds")

@@ -7,13 +7,13 @@ from raft_harness import (
     FOLLOWER,
     LEADER,
     MS,
-    S,
     T_LEASE,
     AppendEntries,
     AppendEntriesResponse,
     Hand,
     Heartbeat,
     HeartbeatResponse,
+    S,
     messages,
 )
 

@@ -9,13 +9,13 @@ from raft_harness import (
     FOLLOWER,
     LEADER,
     NONVOTER,
-    S,
     T_FOLLOWER,
     T_LEASE,
     VOTER,
     AppendEntries,
     Hand,
     RequestVote,
+    S,
     config,
     messages,
 )
@@ -207,7 +207,7 @@ def test_removed_leader_steps_down_when_the_removal_commits():
     index = a.latest_config_index
     h.deliver(lambda s, d, m: d == "b" or s == "b", drop=lambda s, d, m: d == "c" or s == "c")
     assert a.role == LEADER and a.commit_index < index  # its own match does not count
-    out = h.replicate()
+    h.replicate()
     assert a.role == FOLLOWER and a.current_term == 2  # Nomad: ShutdownOnRemove = false
     assert a.committed_config_index == index
     assert a.stats(h.now)["num_peers"] == "0"
@@ -260,7 +260,7 @@ def test_nonvoter_never_campaigns_and_clears_its_leader():
     h.replicate()
     d = h.nodes["d"]
     assert d.node.leader == "a"
-    for i in range(5):
+    for _i in range(5):
         h.now += 5 * S
         out = d.fire(T_FOLLOWER, h.now)
         assert d.node.role == FOLLOWER and d.node.leader is None and out.sent == []
@@ -271,7 +271,7 @@ def test_candidates_never_ask_nonvoters():
     h = Hand(["a", "b", "c"], nonvoters=["d", "e"])
     out = h.fire("a", T_FOLLOWER)
     assert sorted(dst for dst, _ in out.of(RequestVote)) == ["b", "c"]
-    h.deliver(lambda s, d, m: isinstance(m, RequestVote) and m.prevote or s in "bc")
+    h.deliver(lambda s, d, m: (isinstance(m, RequestVote) and m.prevote) or s in "bc")
     assert h["a"].current_term == 2
     votes = [d for s, d, m in h.pending if isinstance(m, RequestVote)]
     assert "d" not in votes and "e" not in votes
@@ -304,6 +304,6 @@ def test_removed_follower_that_missed_its_removal_is_refused_without_term_inflat
     assert d.role == CANDIDATE
     for peer in "abc":
         h[peer].leader = None  # even servers without a leader refuse it
-    h.deliver(lambda s, dst, m: isinstance(m, RequestVote) or s in "abc" and dst == "d")
+    h.deliver(lambda s, dst, m: isinstance(m, RequestVote) or (s in "abc" and dst == "d"))
     assert d.role == CANDIDATE and d.current_term == 2
     assert all(h[p].current_term == 2 for p in "abc")

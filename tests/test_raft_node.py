@@ -11,12 +11,12 @@ from raft_harness import (
     FOLLOWER,
     LEADER,
     MS,
-    S,
     T_ELECTION,
     T_FOLLOWER,
     Driven,
     Hand,
     RequestVote,
+    S,
     VoteResponse,
     ae,
     config,
@@ -100,7 +100,7 @@ def test_election_persists_term_then_self_vote_and_leader_writes_noop():
     votes = out.of(RequestVote)
     assert sorted(d for d, _ in votes) == ["b", "c"] and not any(m.prevote for _, m in votes)
     # The vote grant makes it leader; dispatching the no-op is one more write.
-    req = [m for d, m in votes if d == "b"][0]
+    req = next(m for d, m in votes if d == "b")
     out = h.nodes["a"].recv("b", VoteResponse(req.rpc, req.deadline, 2, True, False), 0)
     assert h["a"].role == LEADER and out.writes == 1
 
@@ -268,7 +268,7 @@ def test_candidate_refuses_a_same_term_rival_split_vote():
     h.deliver(lambda s, d, m: m.prevote if isinstance(m, (RequestVote, VoteResponse)) else False)
     assert h["a"].current_term == 2 and h["b"].current_term == 2
     # Each already voted for itself: their RequestVotes to each other are refused.
-    req = [m for s, d, m in h.pending if s == "b" and d == "a" and isinstance(m, RequestVote)][0]
+    req = next(m for s, d, m in h.pending if s == "b" and d == "a" and isinstance(m, RequestVote))
     out = h.nodes["a"].recv("b", req, 0)
     assert out.one("b", VoteResponse).granted is False
 
@@ -355,7 +355,7 @@ def test_leader_crash_three_voters_worked_timeline():
     h.replicate()
     h.crash("a")
     h.now = 10 * S
-    out = h.fire("b", T_FOLLOWER, 10 * S)  # b's check fails first
+    h.fire("b", T_FOLLOWER, 10 * S)  # b's check fails first
     assert h["b"].role == CANDIDATE
     h.deliver()
     assert h["b"].role == CANDIDATE and h["b"].current_term == 2  # c refused: it still knows a

@@ -91,7 +91,7 @@ def apply_fault(c: Cluster, servers: list[str], action: tuple) -> None:
             c.restart(name)
     elif kind == "partition":
         by_group: dict[int, list[str]] = {}
-        for name, g in zip(servers, action[1]):
+        for name, g in zip(servers, action[1], strict=True):
             by_group.setdefault(g, []).append(name)
         c.network.partition(list(by_group.values()))
     elif kind == "cut":
@@ -203,7 +203,7 @@ def test_random_faults_are_safe_and_heal_to_one_leader_with_converged_logs(s):
 
     20.34 s + a few seconds < 30 s. (Observed: <= 17.5 s over 1,500 random schedules.)
     """
-    c, took = run_schedule(s)
+    c, _took = run_schedule(s)
     # Every server ends with the whole committed history and an identical log.
     logs = {tuple((e.index, e.term) for e in sv.node.log) for sv in c.servers.values()}
     assert len(logs) == 1

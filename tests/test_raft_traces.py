@@ -32,10 +32,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raft_harness import Hand  # noqa: E402
+from raft_harness import Hand
 
-from autopilot_sim.durations import format_duration  # noqa: E402
-from autopilot_sim.raft.messages import (  # noqa: E402
+from autopilot_sim.durations import format_duration
+from autopilot_sim.raft.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Heartbeat,

@@ -7,9 +7,8 @@ import textwrap
 
 import pytest
 
-from autopilot_sim.scenario.types import DURATION_HINT
-
 from autopilot_sim.scenario import LocatedError, ScenarioError, load_scenario, load_scenario_text
+from autopilot_sim.scenario.types import DURATION_HINT
 
 
 def errors_of(text: str, filename: str = "t.yaml") -> list[LocatedError]:

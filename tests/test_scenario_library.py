@@ -195,7 +195,8 @@ def test_healthy_baseline_is_healthy_at_every_tick() -> None:
     assert lines and all(line["status"] == 200 for line in lines)
     for line in lines:
         assert line["health"]["FailureTolerance"] == 2
-        assert line["health"]["Voters"][0] == line["health"]["Leader"]  # the leader first (docs/behaviour/autopilot.md §5)
+        # the leader first (docs/behaviour/autopilot.md §5)
+        assert line["health"]["Voters"][0] == line["health"]["Leader"]
         for srv in line["health"]["Servers"]:
             assert srv["Healthy"] and srv["SerfStatus"] == "alive"
     assert len(run.of("election_started")) == 1
@@ -263,7 +264,7 @@ def test_leader_crash_resets_stable_since_and_waives_stabilization() -> None:
     crash = run.of("crash", "node2")[0]["t_ns"]
     assert run.of("autopilot_stopped", "node2")[0]["t_ns"] == crash
     starts = run.of("autopilot_started")
-    assert [e["server"] for e in starts][0] == "node2" and len(starts) == 2
+    assert next(e["server"] for e in starts) == "node2" and len(starts) == 2
     new_leader, new_start = starts[1]["server"], starts[1]["t_ns"]
     assert new_leader != "node2" and crash < new_start < crash + 4 * SECOND
 

@@ -67,7 +67,7 @@ STATIC = {
 @pytest.mark.parametrize("case", sorted(STATIC))
 def test_known_before_the_run_same_error_from_validate_and_run(tmp_path, capsys, case):
     body, expected = STATIC[case]
-    (v_code, v_out, v_err), (r_code, r_err) = both(tmp_path, capsys, HEAD + body)
+    (v_code, _v_out, v_err), (r_code, r_err) = both(tmp_path, capsys, HEAD + body)
     assert (v_code, r_code) == (2, 2)
     assert v_err.splitlines()[0].startswith(expected), v_err
     assert r_err.splitlines()[0].startswith(expected), r_err

@@ -12,10 +12,9 @@ from autopilot_sim.scenario import (
     EVENT_KINDS,
     AutopilotPatch,
     ConstantDistribution,
+    CutSpec,
     Event,
     IntRange,
-    LinkRef,
-    CutSpec,
     LognormalDistribution,
     NetworkPatch,
     NetworkSpec,
@@ -194,7 +193,7 @@ def test_event_kind_payload_target_and_line():
     assert [e.kind for e in ev] == ["crash", "restart", "pause", "partition", "cut", "heal", "heal",
                                     "set_network", "set_load", "leave", "force_leave", "join", "upgrade",
                                     "set_autopilot"]
-    assert set(e.kind for e in ev) == set(EVENT_KINDS)
+    assert {e.kind for e in ev} == set(EVENT_KINDS)
     assert [e.line for e in ev[:4]] == [5, 6, 7, 9]
     assert ev[0].at == 1 * SECOND and ev[0].payload == "leader" and ev[0].target == "leader"
     assert ev[2].payload == PauseSpec(server="follower[2]", **{"for": 5 * SECOND})
@@ -250,7 +249,7 @@ def test_start_time_parses_rfc3339_with_offsets():
 def test_python_construction_uses_nanoseconds_and_runs_the_same_checks():
     s = Scenario(name="py", duration=60 * SECOND, events=[Event(at=5 * SECOND, crash="node1")])
     assert s.cluster.bootstrap_expect == 3 and s.events[0].kind == "crash" and s.events[0].line == 0
-    with pytest.raises(ValidationError, match='events\\[0\\].crash: unknown server "node9"'):
+    with pytest.raises(ValidationError, match=r'events\[0\]\.crash: unknown server "node9"'):
         Scenario(name="py", duration=60 * SECOND, events=[Event(at=5 * SECOND, crash="node9")])
     with pytest.raises(ValidationError):
         RaftSpec(leader_lease_timeout=2 * SECOND)

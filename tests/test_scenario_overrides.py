@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from autopilot_sim.scenario.types import DURATION_HINT
-
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.scenario import ConstantDistribution, ScenarioError, apply_overrides, load_scenario
 from autopilot_sim.scenario.overrides import OverrideError, parse_key
+from autopilot_sim.scenario.types import DURATION_HINT
 
 TEXT = """\
 name: base

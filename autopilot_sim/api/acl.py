@@ -59,7 +59,7 @@ def parse_token(headers: Mapping[str, str] | Any) -> str:
 class AclPolicy:
     """Decides whether a token holds a capability. Immutable; safe to share between threads."""
 
-    __slots__ = ("enabled", "_anonymous", "_tokens")
+    __slots__ = ("_anonymous", "_tokens", "enabled")
 
     def __init__(self, spec: Any = None) -> None:
         """``spec`` is a scenario `AclSpec` (or None: ACLs disabled)."""

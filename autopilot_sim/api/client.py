@@ -14,8 +14,9 @@ import http.client
 import json
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 DEFAULT_ADDRESS = "http://127.0.0.1:4646"
@@ -173,4 +174,4 @@ class NomadClient:
         return answer.status, answer.json()
 
 
-__all__ = ["Answer", "ClientConfig", "ClientError", "DEFAULT_ADDRESS", "NomadClient"]
+__all__ = ["DEFAULT_ADDRESS", "Answer", "ClientConfig", "ClientError", "NomadClient"]

@@ -81,7 +81,7 @@ EVENT_EXAMPLE = '{"crash": "node1"}, {"partition": [["leader"]]}, {"heal": "all"
 
 
 class _Request:
-    __slots__ = ("method", "path", "query", "headers", "body", "pretty", "_token")
+    __slots__ = ("_token", "body", "headers", "method", "path", "pretty", "query")
 
     def __init__(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
                  body: bytes | None) -> None:
@@ -204,7 +204,7 @@ class NomadApi:
 
     def _other_region(self, req: _Request) -> Response | None:
         region = first(req.query, "region")
-        if region != "" and region != self.region:
+        if region not in ("", self.region):
             return _text(500, NO_REGION_PATH)
         return None
 
@@ -533,4 +533,4 @@ def _redirect(method: str, url: str) -> Response:
     return Response(answer.status, answer.body, answer.content_type, [("Location", answer.location)])
 
 
-__all__ = ["NomadApi", "SIM_ENDPOINTS"]
+__all__ = ["SIM_ENDPOINTS", "NomadApi"]

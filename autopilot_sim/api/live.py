@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from autopilot_sim.api.snapshot import Snapshot, SnapshotBuilder
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.durations import SECOND, format_duration
@@ -377,7 +376,7 @@ class LiveSimulation:
             return
         try:
             self._step_to(int(target), budget)
-        except BaseException as exc:  # noqa: BLE001 - keep serving; report the failure
+        except BaseException as exc:  # keep serving; report the failure
             self._fail(exc)
         else:
             if self.end is not None and self.sim.cluster.now >= self.end:
@@ -479,7 +478,7 @@ class LiveSimulation:
                 self._transfer(command)
             else:
                 self._inject(command)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self._fail(exc)
             self._finish(command, CommandResult(500, error=self.error))
 

@@ -74,7 +74,8 @@ def query_parameters() -> dict[str, dict[str, Any]]:
                                "Empty is the same as absent.",
                        _or_empty({"type": "string", "pattern": GO_DURATION}), allow_empty=True),
         "index": _param("index", "Blocking-query index (strconv.ParseUint, 64 bits); parsed, not used. Else 400 "
-                                 "\"Invalid index\". Empty is the same as absent.", _or_empty(uint64), allow_empty=True),
+                                 "\"Invalid index\". Empty is the same as absent.", _or_empty(uint64),
+                        allow_empty=True),
         "per_page": _param("per_page", "Pagination size (strconv.ParseInt, 32 bits: a sign and leading zeros "
                                        "are accepted); parsed, not used. Else 400 \"Expect a number for "
                                        "`per_page` query string parameter\". Empty is the same as absent.",
@@ -84,7 +85,8 @@ def query_parameters() -> dict[str, dict[str, Any]]:
                              "integer (strconv.ParseUint). Present but empty, or anything else, is 400 "
                              "\"Error parsing cas value: ...\".", uint64),
         "since": _param("since", "Position in the event log to list from (default 0; an unsigned 64-bit "
-                                 "integer, else 400). Empty is the same as absent.", _or_empty(uint64), allow_empty=True),
+                                 "integer, else 400). Empty is the same as absent.", _or_empty(uint64),
+                        allow_empty=True),
     }
 
 

@@ -19,6 +19,7 @@ Transport details that clients rely on:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import re
 import socket
@@ -47,7 +48,7 @@ _date_cache: tuple[int, str] = (0, "")
 
 
 def _http_date() -> str:
-    global _date_cache
+    global _date_cache  # noqa: PLW0603 -- one-second cache of the Date header, reset by time only
     now = int(time.time())
     if _date_cache[0] != now:
         _date_cache = (now, email.utils.formatdate(now, usegmt=True))
@@ -90,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         if self.server.log_requests:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
@@ -111,10 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         if self.command is None or not str(self.command).isalpha():
             self.command = "GET"
-        try:
+        with contextlib.suppress(OSError):
             self._send(Response.text(code, f"{code} {_reason(code)}"))
-        except OSError:
-            pass
 
     def _serve(self) -> None:
         try:
@@ -128,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             response = self.server.api.handle(self.command, self.path, self.headers, body)
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the connection thread
+        except Exception as exc:  # a bug must not kill the connection thread
             self.server.count_error()
             traceback.print_exc(file=sys.stderr)
             response = Response.text(500, f"internal error: {type(exc).__name__}: {exc}")
@@ -252,10 +251,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._lock:
             conns = list(self._connections)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _HTTPServer6(_HTTPServer):

@@ -9,8 +9,8 @@ status kept; afterwards a dead-server prune is triggered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from autopilot_sim.autopilot.model import (
     SUFFRAGE_STAGING,

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from autopilot_sim.autopilot.gojson import (
     GoJSONError,
@@ -168,18 +169,17 @@ def _check_scenario_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValueError(
                     f"autopilot.{key}: expected a non-negative integer, got {value!r}"
                 )
-        else:
-            if isinstance(value, str):
-                try:
-                    value = parse_duration(value)
-                except DurationError as exc:
-                    raise ValueError(
-                        f"autopilot.{key}: {exc} (expected a Go duration such as \"200ms\" or \"10s\")"
-                    ) from None
-            elif isinstance(value, bool) or not isinstance(value, int):
+        elif isinstance(value, str):
+            try:
+                value = parse_duration(value)
+            except DurationError as exc:
                 raise ValueError(
-                    f"autopilot.{key}: expected a Go duration string such as \"10s\", got {value!r}"
-                )
+                    f"autopilot.{key}: {exc} (expected a Go duration such as \"200ms\" or \"10s\")"
+                ) from None
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"autopilot.{key}: expected a Go duration string such as \"10s\", got {value!r}"
+            )
         out[key] = value
     return out
 

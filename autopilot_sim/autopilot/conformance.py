@@ -10,9 +10,10 @@ the golden file as JSON values. This is the only module of the package that read
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.autopilot.model import (
@@ -77,7 +78,7 @@ class _Reader:
             raise self.fail(f"{where}.{key}", f"expected an integer, got {_json_kind(value)}")
         if unsigned and value < 0:
             raise self.fail(f"{where}.{key}", f"expected a non-negative integer, got {value}")
-        return value
+        return int(value)  # an int already (checked above); int() tells mypy
 
     def bool_(self, obj: Mapping[str, Any], key: str, where: str) -> bool:
         value = obj.get(key)
@@ -333,7 +334,7 @@ def diff_json(expected: Any, actual: Any, path: str = "") -> list[str]:
         if len(expected) != len(actual):
             return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
         out = []
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             out.extend(diff_json(e, a, f"{path}[{i}]"))
         return out
     if type(expected) is not type(actual) or expected != actual:

@@ -17,6 +17,7 @@ Python's `json` build the value with objects as key/value pair lists and numbers
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 MAX_NESTING_DEPTH = 10_000  # Go's encoding/json limit
@@ -32,7 +33,7 @@ class GoNumber(str):
     __slots__ = ()
 
 
-class Pairs(list):
+class Pairs(list[tuple[str, Any]]):
     """A decoded JSON object: its (key, value) pairs in source order, duplicates kept."""
 
     __slots__ = ()
@@ -94,7 +95,7 @@ def _scan_value_end(data: bytes) -> int:
             while need(i) in _SPACE:
                 i += 1
             c = data[i]
-            if c == 0x7B or c == 0x5B:  # { or [
+            if c in {123, 91}:  # { or [
                 stack.append(c)
                 if len(stack) > MAX_NESTING_DEPTH:
                     raise _error(c, "exceeded max depth")
@@ -153,7 +154,7 @@ def _scan_value_end(data: bytes) -> int:
         raise GoJSONError("unexpected EOF") from None
 
 
-def _scan_key(data: bytes, i: int, need) -> int:
+def _scan_key(data: bytes, i: int, need: Callable[[int], int]) -> int:
     """Scan `"key"` and the colon after it; return the offset where the value starts."""
     c = need(i)
     if c != 0x22:
@@ -167,7 +168,7 @@ def _scan_key(data: bytes, i: int, need) -> int:
     return i + 1
 
 
-def _scan_string(data: bytes, i: int, need) -> int:
+def _scan_string(data: bytes, i: int, need: Callable[[int], int]) -> int:
     i += 1  # opening quote
     while True:
         c = need(i)
@@ -189,7 +190,7 @@ def _scan_string(data: bytes, i: int, need) -> int:
         i += 1
 
 
-def _scan_number(data: bytes, i: int, n: int, need) -> int:
+def _scan_number(data: bytes, i: int, n: int, need: Callable[[int], int]) -> int:
     # A number may legally end at end of input (at the top level); `peek` returns -1 there.
     def peek(pos: int) -> int:
         return data[pos] if pos < n else -1
@@ -224,7 +225,7 @@ def _scan_number(data: bytes, i: int, n: int, need) -> int:
     return i
 
 
-def _scan_literal(data: bytes, i: int, word: bytes, need) -> int:
+def _scan_literal(data: bytes, i: int, word: bytes, need: Callable[[int], int]) -> int:
     name = word.decode()
     for k in range(1, len(word)):
         c = need(i + k)
@@ -284,7 +285,7 @@ def go_quote(text: str) -> str:
     out = ['"']
     for ch in text:
         code = ord(ch)
-        if ch == '"' or ch == "\\":
+        if ch in {'"', "\\"}:
             out.append("\\" + ch)
         elif code in _GO_CHAR_ESCAPES:
             out.append(_GO_CHAR_ESCAPES[code])

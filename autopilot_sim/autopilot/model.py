@@ -10,8 +10,9 @@ Times are integer nanoseconds since the Unix epoch, durations integer nanosecond
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from autopilot_sim.durations import format_duration
 

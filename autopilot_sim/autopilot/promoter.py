@@ -15,8 +15,9 @@ ServerStabilizationTime after autopilot produced its first state on this leader.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from autopilot_sim.autopilot.model import (
     NODE_TYPE_VOTER,
@@ -96,7 +97,7 @@ class StablePromoter:
 
     def get_node_types(self, config: AutopilotConfig, state: State) -> Mapping[str, str]:
         # Every server is a would-be voter; in a healthy cluster all end up voting.
-        return {sid: NODE_TYPE_VOTER for sid in state.servers}
+        return dict.fromkeys(state.servers, NODE_TYPE_VOTER)
 
     def filter_failed_server_removals(
         self, config: AutopilotConfig, state: State, failed: FailedServers

@@ -18,8 +18,8 @@ Order and rules are raft-autopilot v0.1.6's, which Nomad runs (docs/behaviour/au
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.autopilot.model import (

@@ -24,8 +24,10 @@ clients must not care either way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Mapping, Sequence
+from typing import Any
 
 from autopilot_sim.autopilot.model import (
     NODE_ALIVE,
@@ -101,7 +103,7 @@ def server_health(srv: ServerState) -> dict[str, Any]:
         "LastTerm": srv.stats.last_term,
         "LastIndex": srv.stats.last_index,
         "Healthy": srv.health.healthy,
-        "Voter": srv.state == RAFT_LEADER or srv.state == RAFT_VOTER,
+        "Voter": srv.state in (RAFT_LEADER, RAFT_VOTER),
         "StableSince": format_stable_since(srv.health.stable_since),
     }
 
@@ -160,7 +162,7 @@ def default_enterprise_health(state: State) -> EnterpriseHealth:
             split[side + "Voters"].append(sid)
         elif srv.state in (RAFT_NONVOTER, RAFT_STAGING):
             split[side + "NonVoters"].append(sid)
-    upgrade = {
+    upgrade: dict[str, Any] = {
         "Status": "idle",
         "TargetVersion": target,
         "TargetVersionVoters": _list_or_null(split["TargetVersionVoters"]),

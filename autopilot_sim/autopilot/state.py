@@ -13,8 +13,8 @@ missing from `fetched_stats` keeps its previous, possibly stale, stats) → heal
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
 
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.autopilot.model import (
@@ -109,7 +109,8 @@ def build_state(
     """Compute the state after this tick.
 
     StableSince follows raft-autopilot v0.1.6 as it really behaves
-    (docs/behaviour/autopilot.md §4): it is set to `now` only when a server is new to the state; a health flip keeps the old value.
+    (docs/behaviour/autopilot.md §4): it is set to `now` only when a server is new to the state;
+    a health flip keeps the old value.
     `intended_stable_since=True` switches to the rule the upstream code meant (also reset on a
     health flip) — a teaching setting, **not** what Nomad does.
     """
@@ -162,9 +163,7 @@ def build_state(
             stats = existing.stats if existing is not None else _NO_STATS
 
         healthy = is_healthy(server, stats, leader_term, leader_index, threshold, max_trailing)
-        if existing is None:
-            stable_since = now
-        elif intended_stable_since and existing.health.healthy != healthy:
+        if existing is None or (intended_stable_since and existing.health.healthy != healthy):
             stable_since = now
         else:
             stable_since = existing.health.stable_since
@@ -185,7 +184,7 @@ def build_state(
             healthy_all = False
         if role == RAFT_LEADER:
             leader = sid
-        if role == RAFT_LEADER or role == RAFT_VOTER:
+        if role in (RAFT_LEADER, RAFT_VOTER):
             voters.append(sid)
             if healthy:
                 healthy_voters += 1
@@ -205,8 +204,8 @@ def build_state(
     # NodeTypes are informational (how the promoter classes each server). `servers` is the
     # dict inside `state`, so updating it in place updates the state being built.
     for sid, node_type in promoter.get_node_types(config, state).items():
-        srv_state = servers.get(sid)
-        if srv_state is not None and srv_state.server.node_type != node_type:
-            servers[sid] = replace(srv_state, server=replace(srv_state.server, node_type=node_type))
+        typed = servers.get(sid)
+        if typed is not None and typed.server.node_type != node_type:
+            servers[sid] = replace(typed, server=replace(typed.server, node_type=node_type))
     # Voters are sorted last: the order looks at health and StableSince computed above.
     return replace(state, voters=tuple(sort_servers(voters, state)))

@@ -24,7 +24,7 @@ _SEMVER = re.compile(
     r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
 )
 
-VersionKey = tuple
+VersionKey = tuple[object, ...]  # compared element-wise; see version_key for the shape
 
 
 def version_key(version: str) -> VersionKey:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
 from autopilot_sim.commands import ExamplesFormatter
 
 EPILOG = """examples:

@@ -25,8 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from autopilot_sim.commands import ExamplesFormatter
 from autopilot_sim.durations import DurationError, format_duration, parse_duration, parse_rfc3339

@@ -31,7 +31,8 @@ EPILOG = """examples:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `plot` subcommand."""
     p = subparsers.add_parser(
-        "plot", epilog=EPILOG, formatter_class=ExamplesFormatter, help="draw a figure of a run directory (PNG, SVG or PDF)",
+        "plot", epilog=EPILOG, formatter_class=ExamplesFormatter,
+        help="draw a figure of a run directory (PNG, SVG or PDF)",
         description="Draw a figure of a run directory written by `autopilot-sim run --out DIR`. "
                     "The output format follows the file's extension (.png, .svg, .pdf).")
     p.add_argument("run_dir", metavar="RUN_DIR|SWEEP_DIR",

@@ -184,7 +184,8 @@ class _Progress:
                 self.started = float("inf")
                 return
             self.bar = tqdm(total=end / 1e9, unit="sim s", desc=self.name, leave=False, file=sys.stderr,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} sim s [{elapsed}<{remaining}]")
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} sim s "
+                                       "[{elapsed}<{remaining}]")
         self.bar.n = now / 1e9
         self.bar.refresh()
 

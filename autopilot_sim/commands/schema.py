@@ -44,9 +44,8 @@ def schema_text() -> str:
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Entry point for the parsed `schema` arguments."""
     if getattr(args, "markdown", False):
-        from autopilot_sim.scenario.reference import markdown
-
         from autopilot_sim.scenario import scenario_json_schema
+        from autopilot_sim.scenario.reference import markdown
 
         text = markdown(scenario_json_schema())
     else:

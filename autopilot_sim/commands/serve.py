@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autopilot_sim.durations import DurationError, format_duration, parse_duration
 from autopilot_sim.commands import ExamplesFormatter
+from autopilot_sim.durations import DurationError, format_duration, parse_duration
 
 EPILOG = """examples:
   autopilot-sim serve scenarios/demo.yaml --speed 5 --out runs/served   # http://127.0.0.1:4646
@@ -34,7 +34,8 @@ EPILOG = """examples:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `serve` subcommand."""
     p = subparsers.add_parser(
-        "serve", epilog=EPILOG, formatter_class=ExamplesFormatter, help="serve Nomad's autopilot HTTP API from a live simulation",
+        "serve", epilog=EPILOG, formatter_class=ExamplesFormatter,
+        help="serve Nomad's autopilot HTTP API from a live simulation",
         description="Run a scenario with the wall clock and serve Nomad's autopilot HTTP API "
                     "(/v1/operator/autopilot/*, /v1/status/*, /v1/operator/raft/configuration) and the "
                     "simulation control endpoints (/v1/sim/*) while it runs. Ctrl-C stops it.")

@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds summary.json, timeline.jsonl, "
                                                       "events.jsonl, scenario.yaml)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
-    p.add_argument("--port", type=int, default=4649, help="port (default: 4649, next to serve's 4646 and clear of Nomad's 4647/4648; 0 picks a free one)")
+    p.add_argument("--port", type=int, default=4649,
+                   help="port (default: 4649, next to serve's 4646 and clear of Nomad's 4647/4648; 0 picks a free one)")
     p.add_argument("--interval", metavar="DURATION",
                    help="simulated time between two frames of the server diagram (default: 100ms, "
                         "coarser for long runs)")
@@ -71,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
         model.simulate()
     except ScenarioError as exc:
         return _fail(f"{args.run_dir}/scenario.yaml: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a replay that cannot be rebuilt still has its files
+    except Exception as exc:
         model.note = f"the run could not be re-simulated ({type(exc).__name__}: {exc}); showing the files only"
     cls = _HTTPServer6 if ":" in args.host else _HTTPServer
     try:

@@ -50,7 +50,7 @@ def curves(svg: str, panel: str) -> dict[str, list[tuple[float, float]]]:
             long_paths.append((colour.group(1), points))
         elif len(points) == 2 and points[0][0] > 345 and points[0][1] == points[1][1]:
             keys.append((points[0][1], colour.group(1)))  # a legend key's line
-    label_of = {colour: label for (_, colour), label in zip(sorted(keys), labels)}
+    label_of = {colour: label for (_, colour), label in zip(sorted(keys), labels, strict=False)}
     out = {}
     for colour, points in long_paths:
         out[label_of[colour]] = [(round(to_ms(x), 3), round((Y0 - y) / (Y0 - Y1), 5)) for x, y in points]
@@ -60,7 +60,7 @@ def curves(svg: str, panel: str) -> dict[str, list[tuple[float, float]]]:
 def main(argv: list[str]) -> int:
     """Print the CSV for the two SVGs (randomness panel first)."""
     print("panel,timeout_range_ms,time_ms,cdf")
-    for path, panel in zip(argv, ("randomness", "scale")):
+    for path, panel in zip(argv, ("randomness", "scale"), strict=False):
         with open(path, encoding="utf-8") as fh:
             found = curves(fh.read(), panel)
         for label in PANELS[panel][0]:

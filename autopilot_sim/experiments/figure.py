@@ -40,7 +40,7 @@ def draw(results_ms: dict[str, list[float]], path: Path, cap_ms: float | None = 
             xs, ys = _cdf(results_ms[label])
             ax.step(xs, ys, where="post", color=colour, lw=1.4, label=f"{label} ms")
             if label in curves:
-                px, py = zip(*curves[label])
+                px, py = zip(*curves[label], strict=False)
                 ax.plot(px, py, color=colour, lw=1.0, ls="--", alpha=0.8)
         ax.set_ylim(0, 1)
         ax.set_ylabel("cumulative fraction")

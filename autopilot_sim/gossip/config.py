@@ -80,11 +80,11 @@ class GossipConfig:
     @classmethod
     def nomad_test(cls, **overrides: int | bool) -> GossipConfig:
         """Nomad's own test-server timings (`nomad/testing.go` TestServer): fast, not realistic."""
-        base: dict[str, int | bool] = dict(
-            probe_interval=100 * MILLISECOND, probe_timeout=50 * MILLISECOND, suspicion_mult=2,
-            retransmit_mult=2, gossip_interval=100 * MILLISECOND,
-            push_pull_interval=500 * MILLISECOND,
-        )
+        base: dict[str, int | bool] = {
+            "probe_interval": 100 * MILLISECOND, "probe_timeout": 50 * MILLISECOND, "suspicion_mult": 2,
+            "retransmit_mult": 2, "gossip_interval": 100 * MILLISECOND,
+            "push_pull_interval": 500 * MILLISECOND,
+        }
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]
 
@@ -113,8 +113,7 @@ def remaining_suspicion_time(confirmations: int, k: int, elapsed: int, lo: int, 
     frac = math.log(confirmations + 1.0) / math.log(k + 1.0)
     raw = hi / SECOND - frac * (hi / SECOND - lo / SECOND)
     timeout = math.floor(1000.0 * raw) * MILLISECOND
-    if timeout < lo:
-        timeout = lo
+    timeout = max(timeout, lo)
     return timeout - elapsed
 
 

@@ -85,7 +85,7 @@ PUSH_PULL_TICK = ("ml.push_pull",)
 class NodeState:
     """memberlist's view of one node (`nodeState`)."""
 
-    __slots__ = ("name", "incarnation", "state", "state_change", "meta")
+    __slots__ = ("incarnation", "meta", "name", "state", "state_change")
 
     def __init__(self, name: str, incarnation: int, state: str, state_change: int,
                  meta: Tags) -> None:
@@ -97,14 +97,22 @@ class NodeState:
 
     @property
     def dead_or_left(self) -> bool:
-        return self.state == DEAD or self.state == LEFT
+        return self.state in (DEAD, LEFT)
 
 
 class _Probe:
     """The one probe in flight (memberlist probes synchronously, one at a time)."""
 
-    __slots__ = ("seq", "target", "incarnation", "deadline", "indirect", "expected_nacks",
-                 "nacks", "tcp_ok")
+    __slots__ = (
+        "deadline",
+        "expected_nacks",
+        "incarnation",
+        "indirect",
+        "nacks",
+        "seq",
+        "target",
+        "tcp_ok",
+    )
 
     def __init__(self, seq: int, target: str, incarnation: int, deadline: int) -> None:
         self.seq = seq
@@ -120,7 +128,7 @@ class _Probe:
 class _Suspicion:
     """Per-target suspicion timer state (memberlist `suspicion`)."""
 
-    __slots__ = ("k", "lo", "hi", "start", "change", "confirmations", "fired")
+    __slots__ = ("change", "confirmations", "fired", "hi", "k", "lo", "start")
 
     def __init__(self, sender: str, k: int, lo: int, hi: int, start: int) -> None:
         self.k = k
@@ -399,7 +407,7 @@ class Memberlist:
         me = self.name
         helpers = self._k_random(
             self._cfg.indirect_checks,
-            lambda n: n.state == ALIVE and n.name != me and n.name != target)
+            lambda n: n.state == ALIVE and n.name not in (me, target))
         for helper in helpers:
             self._send_udp(helper.name, IndirectPing(probe.seq, target, me, True))
         probe.expected_nacks = len(helpers)
@@ -412,10 +420,7 @@ class Memberlist:
         if probe.tcp_ok:  # only TCP got through: success (memberlist warns UDP is broken)
             self._finish_probe(-1)
             return
-        if probe.expected_nacks > 0:
-            delta = max(0, probe.expected_nacks - probe.nacks)
-        else:
-            delta = 1
+        delta = max(0, probe.expected_nacks - probe.nacks) if probe.expected_nacks > 0 else 1
         self._finish_probe(delta, start_next=False)
         self.suspect_node(Suspect(probe.target, probe.incarnation, self.name))
         self._start_pending_probe()
@@ -490,7 +495,7 @@ class Memberlist:
                 state.state = ALIVE
                 state.state_change = self._host._now
                 self._gossip_starved = False  # a new gossip target
-        if old_state == DEAD or old_state == LEFT:
+        if old_state in (DEAD, LEFT):
             self._host._ml_notify_join(state)
         elif old_meta != state.meta:
             self._host._ml_notify_update(state)
@@ -596,7 +601,7 @@ class Memberlist:
         def keep(n: NodeState) -> bool:
             if n.name == me:
                 return False
-            if n.state == ALIVE or n.state == SUSPECT:
+            if n.state in (ALIVE, SUSPECT):
                 return True
             return n.state == DEAD and now - n.state_change <= gtd
 

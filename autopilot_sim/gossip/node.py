@@ -11,8 +11,8 @@ the engine drains after every call:
   member-failed, member-update, member-reap). Suspect never shows: it is memberlist-internal.
 
 Serf behaviour follows hashicorp/serf `serf/serf.go` and `serf/delegate.go`
-(docs/behaviour/gossip.md §4): statuses alive / leaving / left / failed; leave intents (graceful leave, force-leave, prune) and
-join intents ordered by a Lamport clock; intents about unknown members buffered for
+(docs/behaviour/gossip.md §4): statuses alive / leaving / left / failed; leave intents (graceful
+leave, force-leave, prune) and join intents ordered by a Lamport clock; intents about unknown members buffered for
 `recent_intent_timeout`; reaping of failed members after `reconnect_timeout` and of left ones
 after `tombstone_timeout`, checked every `reap_interval`; reconnect attempts to failed members
 every `reconnect_interval`; serf's part of push/pull (left members, status Lamport times).
@@ -100,7 +100,7 @@ class MemberInfo:
 
 
 class _Member:
-    __slots__ = ("name", "status", "status_ltime", "leave_time", "tags")
+    __slots__ = ("leave_time", "name", "status", "status_ltime", "tags")
 
     def __init__(self, name: str, status: str, status_ltime: int, tags: Tags) -> None:
         self.name = name
@@ -113,7 +113,7 @@ class _Member:
 class _JoinAttempt:
     """One serf Join over several seeds: done when every seed answered or timed out."""
 
-    __slots__ = ("pending", "ok", "seeds", "retry")
+    __slots__ = ("ok", "pending", "retry", "seeds")
 
     def __init__(self, seeds: tuple[str, ...], retry: bool) -> None:
         self.pending = len(seeds)

@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 class _Item(Generic[T]):
-    __slots__ = ("msg", "transmits", "seq", "notify")
+    __slots__ = ("msg", "notify", "seq", "transmits")
 
     def __init__(self, msg: T, seq: int, notify: Callable[[], None] | None) -> None:
         self.msg = msg

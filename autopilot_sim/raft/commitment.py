@@ -13,9 +13,12 @@ from autopilot_sim.raft.quorum import quorum_size
 
 if TYPE_CHECKING:
     from autopilot_sim.raft.replication import Progress
+    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
+else:
+    _Base = object
 
 
-class Commitment:
+class Commitment(_Base):
     """RaftNode's commit index bookkeeping (see the module docstring)."""
 
     def _rebuild_commitment(self) -> None:

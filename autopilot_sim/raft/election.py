@@ -5,6 +5,8 @@ handling): candidate rounds, pre-vote, vote requests and answers, TimeoutNow. A 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from autopilot_sim.raft import configuration as cfg
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import (
@@ -23,8 +25,13 @@ from autopilot_sim.raft.roles import (
     T_FOLLOWER,
 )
 
+if TYPE_CHECKING:
+    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
+else:
+    _Base = object
 
-class Election:
+
+class Election(_Base):
     """RaftNode's candidate side and vote handling (see the module docstring)."""
 
     def _become_candidate(self, now: int, transfer: bool = False) -> None:
@@ -96,20 +103,15 @@ class Election:
         my_term = self.log[-1].term
         if my_term > last_term:
             return False
-        if my_term == last_term and self.log[-1].index > last_index:
-            return False
-        return True
+        return not (my_term == last_term and self.log[-1].index > last_index)
 
     def _on_prevote(self, src: str, msg: RequestVote, now: int) -> None:
         """§3.2: no state change, nothing persisted."""
         term = self.current_term
         granted = False
         resp_term = term
-        if self.latest_config and cfg.suffrage_of(self.latest_config, msg.candidate) is None:
-            pass
-        elif self.leader is not None and self.leader != msg.candidate:
-            pass
-        elif msg.term < term:
+        if ((self.latest_config and cfg.suffrage_of(self.latest_config, msg.candidate) is None)
+                or (self.leader is not None and self.leader != msg.candidate) or msg.term < term):
             pass
         else:
             if msg.term > term:

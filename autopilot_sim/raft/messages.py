@@ -11,6 +11,8 @@ minute.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Entry kinds.
 COMMAND = "command"
 CONFIGURATION = "configuration"
@@ -27,7 +29,7 @@ SUFFRAGE_NAMES = {VOTER: "Voter", NONVOTER: "Nonvoter", STAGING: "Staging"}
 class Entry:
     """One immutable log entry. Shared between servers' logs (never mutated)."""
 
-    __slots__ = ("index", "term", "kind", "data")
+    __slots__ = ("data", "index", "kind", "term")
 
     def __init__(self, index: int, term: int, kind: str, data: object = None) -> None:
         self.index = index
@@ -63,21 +65,22 @@ class Message:
 
 
 class Request(Message):
-    __slots__ = ("rpc", "deadline")
+    __slots__ = ("deadline", "rpc")
     is_request = True
 
 
 class Response(Message):
-    __slots__ = ("rpc", "deadline")
+    __slots__ = ("deadline", "rpc")
 
 
 class AppendEntries(Request):
     """Replication RPC (non-heartbeat): goes through the follower's main loop."""
 
-    __slots__ = ("term", "leader", "prev_index", "prev_term", "entries", "leader_commit")
+    __slots__ = ("entries", "leader", "leader_commit", "prev_index", "prev_term", "term")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, leader, prev_index, prev_term, entries, leader_commit):
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str, prev_index: int, prev_term: int,
+                 entries: Sequence[Entry], leader_commit: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -89,9 +92,10 @@ class AppendEntries(Request):
 
 
 class AppendEntriesResponse(Response):
-    __slots__ = ("term", "success", "last_log", "no_retry_backoff", "last_sent")
+    __slots__ = ("last_log", "last_sent", "no_retry_backoff", "success", "term")
 
-    def __init__(self, rpc, deadline, term, success, last_log, no_retry_backoff, last_sent):
+    def __init__(self, rpc: int, deadline: int, term: int, success: bool, last_log: int, no_retry_backoff: bool,
+                 last_sent: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -104,10 +108,10 @@ class AppendEntriesResponse(Response):
 class Heartbeat(Request):
     """hashicorp/raft heartbeat: term and leader only; handled off the follower's main loop."""
 
-    __slots__ = ("term", "leader")
+    __slots__ = ("leader", "term")
     is_heartbeat = True
 
-    def __init__(self, rpc, deadline, term, leader):
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -115,10 +119,10 @@ class Heartbeat(Request):
 
 
 class HeartbeatResponse(Response):
-    __slots__ = ("term", "success")
+    __slots__ = ("success", "term")
     is_heartbeat = True
 
-    def __init__(self, rpc, deadline, term, success):
+    def __init__(self, rpc: int, deadline: int, term: int, success: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -128,10 +132,11 @@ class HeartbeatResponse(Response):
 class RequestVote(Request):
     """RequestVote or (prevote=True) RequestPreVote."""
 
-    __slots__ = ("term", "candidate", "last_index", "last_term", "transfer", "prevote")
+    __slots__ = ("candidate", "last_index", "last_term", "prevote", "term", "transfer")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, candidate, last_index, last_term, transfer, prevote):
+    def __init__(self, rpc: int, deadline: int, term: int, candidate: str, last_index: int, last_term: int,
+                 transfer: bool, prevote: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -143,10 +148,10 @@ class RequestVote(Request):
 
 
 class VoteResponse(Response):
-    __slots__ = ("term", "granted", "prevote")
+    __slots__ = ("granted", "prevote", "term")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, granted, prevote):
+    def __init__(self, rpc: int, deadline: int, term: int, granted: bool, prevote: bool) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -155,10 +160,10 @@ class VoteResponse(Response):
 
 
 class TimeoutNow(Request):
-    __slots__ = ("term", "leader")
+    __slots__ = ("leader", "term")
     main_loop = True
 
-    def __init__(self, rpc, deadline, term, leader):
+    def __init__(self, rpc: int, deadline: int, term: int, leader: str) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -168,7 +173,7 @@ class TimeoutNow(Request):
 class TimeoutNowResponse(Response):
     __slots__ = ("term",)
 
-    def __init__(self, rpc, deadline, term):
+    def __init__(self, rpc: int, deadline: int, term: int) -> None:
         self.rpc = rpc
         self.deadline = deadline
         self.term = term
@@ -180,7 +185,7 @@ class RpcError(Message):
     `kind` is the request's class; `prevote` tells a failed pre-vote from a failed vote.
     """
 
-    __slots__ = ("rpc", "kind", "prevote", "reason")
+    __slots__ = ("kind", "prevote", "reason", "rpc")
 
     def __init__(self, rpc: int, kind: type, prevote: bool, reason: str) -> None:
         self.rpc = rpc

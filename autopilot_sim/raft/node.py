@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
+from typing import Any, cast
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft import configuration as cfg
@@ -54,7 +56,7 @@ from autopilot_sim.raft.replication import (  # noqa: F401 - re-exported for cal
     heartbeat_backoff,
     replication_backoff,
 )
-from autopilot_sim.raft.roles import (  # noqa: F401 - re-exported: the node's public names
+from autopilot_sim.raft.roles import (  # re-exported: the node's public names
     CANDIDATE,
     FOLLOWER,
     LEADER,
@@ -92,7 +94,7 @@ class RaftNode(Election, Replication, Commitment):
         self.writes = 0
         self._rpc_seq = 0
         # One handler per message type (a table rather than an if-chain: this is the hot path).
-        self._handlers = {
+        self._handlers: dict[type, Callable[[str, Any, int], None]] = {
             AppendEntries: self._on_append,
             AppendEntriesResponse: self._on_append_response,
             Heartbeat: self._on_heartbeat,
@@ -142,9 +144,12 @@ class RaftNode(Election, Replication, Commitment):
         """§5.2 on restart: latest = last configuration entry in the log, committed = the one before."""
         found = [e for e in self.log if e.kind == CONFIGURATION]
         if found:
-            self.latest_config, self.latest_config_index = found[-1].data, found[-1].index
+            # configuration entries carry a cfg.Configuration (see change_configuration)
+            self.latest_config = cast(cfg.Configuration, found[-1].data)
+            self.latest_config_index = found[-1].index
         if len(found) > 1:
-            self.committed_config, self.committed_config_index = found[-2].data, found[-2].index
+            self.committed_config = cast(cfg.Configuration, found[-2].data)
+            self.committed_config_index = found[-2].index
 
     @property
     def last_index(self) -> int:
@@ -193,9 +198,10 @@ class RaftNode(Election, Replication, Commitment):
             return  # HasExistingState: bootstrap is a no-op
         self.current_term = 1
         self.writes += 2
-        entry = Entry(1, 1, CONFIGURATION, tuple(servers))
+        config = tuple(servers)
+        entry = Entry(1, 1, CONFIGURATION, config)
         self.log.append(entry)
-        self.latest_config, self.latest_config_index = entry.data, 1
+        self.latest_config, self.latest_config_index = config, 1
 
     def start(self, now: int) -> None:
         """Process start (also after a restart): enter the follower loop."""
@@ -309,11 +315,10 @@ class RaftNode(Election, Replication, Commitment):
         elif key == T_LEASE:
             if role == LEADER:
                 self._check_lease(now)
-        elif key == T_TRANSFER:
-            if role == LEADER:
-                self._transfer_target = None  # abandoned: "leadership transfer timeout"
-                self._note(notes.TransferTimedOut(self.current_term))
-                self._drain_config_queue(now)
+        elif key == T_TRANSFER and role == LEADER:
+            self._transfer_target = None  # abandoned: "leadership transfer timeout"
+            self._note(notes.TransferTimedOut(self.current_term))
+            self._drain_config_queue(now)
 
     def on_message(self, src: str, msg: object, now: int) -> None:
         """Deliver one RPC request, response, or transport error."""
@@ -391,11 +396,10 @@ class RaftNode(Election, Replication, Commitment):
         self.leader = msg.leader
         self.leader_contact = now
         prev = msg.prev_index
-        if prev > 0:
-            if prev > last or log[prev].term != msg.prev_term:
-                self.outbox.append((src, AppendEntriesResponse(
-                    msg.rpc, msg.deadline, self.current_term, False, last, True, prev)))
-                return
+        if prev > 0 and (prev > last or log[prev].term != msg.prev_term):
+            self.outbox.append((src, AppendEntriesResponse(
+                msg.rpc, msg.deadline, self.current_term, False, last, True, prev)))
+            return
         entries = msg.entries
         last_sent = prev
         if entries:
@@ -544,8 +548,7 @@ class RaftNode(Election, Replication, Commitment):
             diff = now - prog.last_contact
             if diff <= llt:
                 contacted += 1
-                if diff > max_diff:
-                    max_diff = diff
+                max_diff = max(max_diff, diff)
         if contacted < quorum_size(len(voters)):
             self._become_follower(now, "leader lease expired: no contact with a quorum")
             return

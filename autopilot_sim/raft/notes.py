@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from autopilot_sim.raft.configuration import Configuration
 from autopilot_sim.raft.messages import Entry
 
 
@@ -63,7 +64,7 @@ class ConfigurationAppended:
 
     kind: ClassVar[str] = "configuration"
     index: int
-    config: tuple
+    config: Configuration
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class ConfigurationCommitted:
 
     kind: ClassVar[str] = "configuration_committed"
     index: int
-    config: tuple
+    config: Configuration
 
 
 @dataclass(frozen=True, slots=True)

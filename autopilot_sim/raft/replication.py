@@ -8,6 +8,8 @@ Rule references (§n) are to the hashicorp/raft behaviour reference (docs/).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft.messages import (
     AppendEntries,
@@ -47,9 +49,24 @@ class Progress:
     """The leader's view of one other server (a replication + heartbeat goroutine pair)."""
 
     __slots__ = (
-        "peer", "next_index", "match_index", "last_contact", "failures", "hb_failures",
-        "pipeline", "allow_pipeline", "inflight", "busy", "sleeping", "target_last",
-        "trigger_pending", "hb_rpc", "hb_key", "ct_key", "bo_key", "removed",
+        "allow_pipeline",
+        "bo_key",
+        "busy",
+        "ct_key",
+        "failures",
+        "hb_failures",
+        "hb_key",
+        "hb_rpc",
+        "inflight",
+        "last_contact",
+        "match_index",
+        "next_index",
+        "peer",
+        "pipeline",
+        "removed",
+        "sleeping",
+        "target_last",
+        "trigger_pending",
     )
 
     def __init__(self, peer: str, next_index: int, now: int) -> None:
@@ -72,8 +89,13 @@ class Progress:
         self.bo_key = ("bo", peer)
         self.removed = False
 
+if TYPE_CHECKING:
+    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
+else:
+    _Base = object
 
-class Replication:
+
+class Replication(_Base):
     """RaftNode's leader-side replication and heartbeats (see the module docstring)."""
 
     # ------------------------------------------------------------------ leader: replication

@@ -17,7 +17,7 @@ and stores zeros as given. The block only seeds the configuration at bootstrap; 
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -103,14 +103,14 @@ class AutopilotPatch(ScenarioModel):
     and writes it back with the given flags changed). Zero values are stored as given.
     """
 
-    cleanup_dead_servers: Optional[bool] = None
-    last_contact_threshold: Optional[Duration] = None
-    max_trailing_logs: Optional[int] = Field(None, ge=0)
-    min_quorum: Optional[int] = Field(None, ge=0)
-    server_stabilization_time: Optional[Duration] = None
-    enable_redundancy_zones: Optional[bool] = None
-    disable_upgrade_migration: Optional[bool] = None
-    enable_custom_upgrades: Optional[bool] = None
+    cleanup_dead_servers: bool | None = None
+    last_contact_threshold: Duration | None = None
+    max_trailing_logs: int | None = Field(None, ge=0)
+    min_quorum: int | None = Field(None, ge=0)
+    server_stabilization_time: Duration | None = None
+    enable_redundancy_zones: bool | None = None
+    disable_upgrade_migration: bool | None = None
+    enable_custom_upgrades: bool | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> AutopilotPatch:

@@ -7,7 +7,7 @@ of the cluster's ``nomad_version`` profile (`DEFAULT_VERSIONS`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -81,7 +81,7 @@ class ClusterSpec(ScenarioModel):
                     "100, counting those that join later: a Nomad region runs 3, 5 or 7 servers, and "
                     "each extra one multiplies the simulated messages.",
     )
-    bootstrap_expect: Optional[int] = Field(
+    bootstrap_expect: int | None = Field(
         None, ge=1,
         description="Voting servers needed to bootstrap Raft; these bootstrap as voters. Default: "
                     "every voting (not non_voting) server listed. Always an int after validation. "

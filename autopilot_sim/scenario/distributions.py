@@ -18,7 +18,7 @@ engine samples them from its own seeded streams. Intended sampling semantics, fo
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -48,7 +48,8 @@ class UniformDistribution(_DistributionModel):
 
     distribution: Literal["uniform"] = Field("uniform", description="uniform on [min, max].")
     min: Delay = Field(description="Smallest delay.")
-    max: Delay = Field(description="Largest delay (at least min; at most 1h: a message held longer is lost, use a cut).")
+    max: Delay = Field(description="Largest delay (at least min; at most 1h: a message held longer is lost, "
+                                   "use a cut).")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformDistribution:
@@ -83,13 +84,7 @@ class ExponentialDistribution(_DistributionModel):
 
 #: Any delay distribution; pydantic picks the class from the `distribution` key.
 Distribution = Annotated[
-    Union[
-        ConstantDistribution,
-        UniformDistribution,
-        NormalDistribution,
-        LognormalDistribution,
-        ExponentialDistribution,
-    ],
+    ConstantDistribution | UniformDistribution | NormalDistribution | LognormalDistribution | ExponentialDistribution,
     Field(discriminator="distribution"),
 ]
 

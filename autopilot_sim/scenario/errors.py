@@ -73,10 +73,8 @@ def _loc_to_path(loc: tuple[Any, ...], raw: Any, keep_last: bool) -> Path:
     path: list[Any] = []
     node = raw
     for i, seg in enumerate(loc):
-        if isinstance(node, dict) and isinstance(seg, str) and seg in node:
-            path.append(seg)
-            node = node[seg]
-        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
+        if ((isinstance(node, dict) and isinstance(seg, str) and seg in node)
+                or (isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node))):
             path.append(seg)
             node = node[seg]
         elif keep_last and i == len(loc) - 1:

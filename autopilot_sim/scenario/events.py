@@ -37,7 +37,7 @@ crashed, left) is checked before the run, in `lifecycle`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
 
@@ -116,7 +116,7 @@ class UpgradeSpec(ScenarioModel):
 
     server: Target = Field(description="The server to upgrade.")
     version: Version = Field(description="Its new Nomad version.")
-    upgrade_version: Optional[UpgradeVersion] = Field(
+    upgrade_version: UpgradeVersion | None = Field(
         None, description="Enterprise: its new custom upgrade version; unset: unchanged.")
 
 
@@ -159,7 +159,7 @@ def _heal_tag(value: Any) -> str | None:
 
 
 Heal = Annotated[
-    Union[Annotated[Literal["all"], Tag("all")], Annotated[LinkRef, Tag("link")]],
+    Annotated[Literal["all"], Tag("all")] | Annotated[LinkRef, Tag("link")],
     Discriminator(_heal_tag, custom_error_type="heal_form",
                   custom_error_message='expected "all" or {from: <server>, to: <server>}'),
 ]
@@ -174,28 +174,29 @@ class Event(ScenarioModel):
     }
 
     at: Duration = Field(description="When the event fires, since the start of the run.")
-    crash: Optional[Target] = Field(None, description="Kill a server's process without leaving.")
-    restart: Optional[Target] = Field(
+    crash: Target | None = Field(None, description="Kill a server's process without leaving.")
+    restart: Target | None = Field(
         None, description="Start a crashed server (or one that left) again, with its persisted term, "
                           "vote and log: a name, or the target of an earlier crash (the server that "
                           "crash took down). A running server cannot be restarted.")
-    pause: Optional[PauseSpec] = Field(None, description="Stall a server: {server, for}.")
-    partition: Optional[Partition] = Field(
+    pause: PauseSpec | None = Field(None, description="Stall a server: {server, for}.")
+    partition: Partition | None = Field(
         None, description="Split the network into groups; unnamed servers form one more group.")
-    cut: Optional[CutSpec] = Field(
+    cut: CutSpec | None = Field(
         None, description="Drop messages from → to (one way); `traffic` limits it to raft or gossip.")
-    heal: Optional[Heal] = Field(None, description='"all", or {from, to} to heal the link between two servers (both directions).')
-    set_network: Optional[NetworkPatch] = Field(None, description="Change latency, loss or links.")
-    set_load: Optional[LoadPatch] = Field(None, description="Change the client write rate.")
-    leave: Optional[Target] = Field(None, description="Gracefully leave the cluster.")
-    force_leave: Optional[Target] = Field(
+    heal: Heal | None = Field(
+        None, description='"all", or {from, to} to heal the link between two servers (both directions).')
+    set_network: NetworkPatch | None = Field(None, description="Change latency, loss or links.")
+    set_load: LoadPatch | None = Field(None, description="Change the client write rate.")
+    leave: Target | None = Field(None, description="Gracefully leave the cluster.")
+    force_leave: Target | None = Field(
         None, description="The operator's force-leave of a (failed) server, issued on the leader.")
-    join: Optional[ServerSpec] = Field(
+    join: ServerSpec | None = Field(
         None, description="A new server joins: under a new name, or under the name of a server that "
                           "left (a new server with an empty data dir; a crashed one is restarted instead).")
-    upgrade: Optional[UpgradeSpec] = Field(
+    upgrade: UpgradeSpec | None = Field(
         None, description="Restart a server on a new version: {server, version}.")
-    set_autopilot: Optional[AutopilotPatch] = Field(
+    set_autopilot: AutopilotPatch | None = Field(
         None, description="Write the autopilot configuration (through Raft, like the API).")
 
     _line: int = PrivateAttr(0)

@@ -24,7 +24,7 @@ A check left out (None, or an empty ``servers``) is not checked.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -55,8 +55,8 @@ _NAME_RE = re.compile(NAME_PATTERN)
 class IntRange(ScenarioModel):
     """An inclusive range ``{min, max}``; a missing bound is open."""
 
-    min: Optional[int] = Field(None, ge=0, description="Smallest accepted value.")
-    max: Optional[int] = Field(None, ge=0, description="Largest accepted value.")
+    min: int | None = Field(None, ge=0, description="Smallest accepted value.")
+    max: int | None = Field(None, ge=0, description="Largest accepted value.")
 
     @model_validator(mode="after")
     def _bounds(self) -> IntRange:
@@ -80,7 +80,7 @@ def _count_tag(value: Any) -> str | None:
 
 
 CountCheck = Annotated[
-    Union[Annotated[Annotated[int, Field(ge=0)], Tag("count")], Annotated[IntRange, Tag("range")]],
+    Annotated[Annotated[int, Field(ge=0)], Tag("count")] | Annotated[IntRange, Tag("range")],
     Discriminator(_count_tag, custom_error_type="count_or_range",
                   custom_error_message="expected a number or a range {min: N, max: M}"),
 ]
@@ -107,10 +107,10 @@ LeaderCheck = Annotated[
 class ServerCheck(ScenarioModel):
     """Checks on one server's entry in the health report."""
 
-    healthy: Optional[bool] = Field(None, description="The server's Healthy.")
-    voter: Optional[bool] = Field(None, description="The server's Voter.")
-    leader: Optional[bool] = Field(None, description="The server's Leader.")
-    serf_status: Optional[SerfStatus] = Field(None, description="alive | failed | left | leaving | none.")
+    healthy: bool | None = Field(None, description="The server's Healthy.")
+    voter: bool | None = Field(None, description="The server's Voter.")
+    leader: bool | None = Field(None, description="The server's Leader.")
+    serf_status: SerfStatus | None = Field(None, description="alive | failed | left | leaving | none.")
 
     @model_validator(mode="after")
     def _something(self) -> ServerCheck:
@@ -122,9 +122,9 @@ class ServerCheck(ScenarioModel):
 class ZoneCheck(ScenarioModel):
     """Checks on one redundancy zone of the Enterprise report (`RedundancyZones[zone]`)."""
 
-    servers: Optional[CountCheck] = Field(None, description="Number of servers in the zone: N or {min, max}.")
-    voters: Optional[CountCheck] = Field(None, description="Number of voters in the zone: N or {min, max}.")
-    failure_tolerance: Optional[CountCheck] = Field(
+    servers: CountCheck | None = Field(None, description="Number of servers in the zone: N or {min, max}.")
+    voters: CountCheck | None = Field(None, description="Number of voters in the zone: N or {min, max}.")
+    failure_tolerance: CountCheck | None = Field(
         None, description="The zone's FailureTolerance (healthy servers − 1): N or {min, max}.")
 
     @model_validator(mode="after")
@@ -154,23 +154,23 @@ class Expectation(ScenarioModel):
             oneOf=[{"required": ["at"]}, {"required": ["within"]}, {"required": ["always"]}]),
     }
 
-    at: Optional[Duration] = Field(None, description="Check the last report at or before this time.")
-    within: Optional[Window] = Field(None, description="[start, end]: holds at some report in the window.")
-    always: Optional[Window] = Field(None, description="[start, end]: holds at every report in the window.")
-    healthy: Optional[bool] = Field(None, description="The cluster's Healthy.")
-    failure_tolerance: Optional[CountCheck] = Field(None, description="FailureTolerance: N or {min, max}.")
-    leader: Optional[LeaderCheck] = Field(None, description="any | none | a server name.")
-    voters: Optional[CountCheck] = Field(None, description="Number of voters: N or {min, max}.")
+    at: Duration | None = Field(None, description="Check the last report at or before this time.")
+    within: Window | None = Field(None, description="[start, end]: holds at some report in the window.")
+    always: Window | None = Field(None, description="[start, end]: holds at every report in the window.")
+    healthy: bool | None = Field(None, description="The cluster's Healthy.")
+    failure_tolerance: CountCheck | None = Field(None, description="FailureTolerance: N or {min, max}.")
+    leader: LeaderCheck | None = Field(None, description="any | none | a server name.")
+    voters: CountCheck | None = Field(None, description="Number of voters: N or {min, max}.")
     servers: dict[ServerName, ServerCheck] = Field(default_factory=dict, description="Per-server checks.")
-    upgrade_status: Optional[UpgradeStatus] = Field(
+    upgrade_status: UpgradeStatus | None = Field(
         None, description="Enterprise: Upgrade.Status (idle, await-new-servers, await-new-voters, promoting, "
                           "demoting, leader-transfer, await-server-removal, disabled).")
-    target_version: Optional[str] = Field(None, description="Enterprise: Upgrade.TargetVersion.")
-    optimistic_failure_tolerance: Optional[CountCheck] = Field(
+    target_version: str | None = Field(None, description="Enterprise: Upgrade.TargetVersion.")
+    optimistic_failure_tolerance: CountCheck | None = Field(
         None, description="Enterprise: OptimisticFailureTolerance: N or {min, max}.")
-    read_replicas: Optional[CountCheck] = Field(
+    read_replicas: CountCheck | None = Field(
         None, description="Enterprise: number of ReadReplicas: N or {min, max}.")
-    redundancy_zones: Optional[dict[str, ZoneCheck]] = Field(
+    redundancy_zones: dict[str, ZoneCheck] | None = Field(
         None, description="Enterprise: per-zone checks on RedundancyZones.")
 
     _line: int = PrivateAttr(0)

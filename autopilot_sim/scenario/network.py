@@ -12,14 +12,13 @@ keeps the network-wide value.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import Field, model_validator
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.scenario.base import KeyedError, ScenarioModel
 from autopilot_sim.scenario.distributions import Distribution, UniformDistribution
 from autopilot_sim.scenario.types import ServerName
+
 
 def default_latency() -> UniformDistribution:
     """The default one-way latency: uniform on [1ms, 5ms]."""
@@ -31,8 +30,8 @@ class LinkSpec(ScenarioModel):
 
     from_: ServerName = Field(alias="from", description="Sending server.")
     to: ServerName = Field(description="Receiving server.")
-    latency: Optional[Distribution] = Field(None, description="Latency on this link; unset: the network's.")
-    loss: Optional[float] = Field(None, ge=0.0, lt=1.0, description="Loss on this link; unset: the network's.")
+    latency: Distribution | None = Field(None, description="Latency on this link; unset: the network's.")
+    loss: float | None = Field(None, ge=0.0, lt=1.0, description="Loss on this link; unset: the network's.")
 
     @model_validator(mode="after")
     def _not_a_loop(self) -> LinkSpec:
@@ -68,9 +67,9 @@ class NetworkPatch(ScenarioModel):
     """The `set_network` payload: the keys given replace the current values (``links`` replaces
     the whole list of link overrides); keys left out are unchanged."""
 
-    latency: Optional[Distribution] = Field(None, description="New network-wide latency.")
-    loss: Optional[float] = Field(None, ge=0.0, lt=1.0, description="New network-wide loss.")
-    links: Optional[list[LinkSpec]] = Field(
+    latency: Distribution | None = Field(None, description="New network-wide latency.")
+    loss: float | None = Field(None, ge=0.0, lt=1.0, description="New network-wide loss.")
+    links: list[LinkSpec] | None = Field(
         None, description="New list of link overrides (replaces the old one).")
 
     @model_validator(mode="after")

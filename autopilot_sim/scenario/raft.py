@@ -17,7 +17,7 @@ from the range and the leader heartbeats every ``heartbeat_interval``. They are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,7 +25,6 @@ from autopilot_sim.durations import MILLISECOND, SECOND, format_duration
 from autopilot_sim.scenario.base import KeyedError, ScenarioModel
 from autopilot_sim.scenario.distributions import Distribution
 from autopilot_sim.scenario.types import Duration, duration_type
-
 
 #: Paper-style election timeouts: hashicorp/raft's own floor for its timeouts (5ms).
 PaperTimeout = duration_type(5 * MILLISECOND, why="hashicorp/raft's floor for its timeouts is 5ms")
@@ -68,21 +67,21 @@ class RaftSpec(ScenarioModel):
         10 * SECOND, description="Nomad's RaftTimeout: I/O deadline of one Raft RPC. At least 10ms: "
                                  "Nomad's test servers use 500ms; shorter than a round trip, every "
                                  "RPC would time out and be retried.")
-    disk_write_latency: Optional[Distribution] = Field(
+    disk_write_latency: Distribution | None = Field(
         None, description="Latency of one fsync of the log/stable store; unset: no disk delay "
                           "(like Nomad dev mode's in-memory stores).")
-    election_timeout_range: Optional[tuple[PaperTimeout, PaperTimeout]] = Field(
+    election_timeout_range: tuple[PaperTimeout, PaperTimeout] | None = Field(
         None,
         description="Paper-style timing: [min, max] election timeout, e.g. [150ms, 300ms]; "
                     "requires heartbeat_interval. Each at least 5ms, hashicorp/raft's floor for "
                     "its timeouts.")
-    heartbeat_interval: Optional[PaperHeartbeat] = Field(
+    heartbeat_interval: PaperHeartbeat | None = Field(
         None, description="Paper-style timing: leader heartbeat period; requires "
                           "election_timeout_range. At least 1ms, hashicorp/raft's fastest timer "
                           "(CommitTimeout) floor.")
     # Optional so that an unset key stays out of the resolved scenario.yaml (runs that do not
     # use it keep byte-identical outputs); None means hashicorp.
-    vote_rules: Optional[Literal["hashicorp", "paper"]] = Field(
+    vote_rules: Literal["hashicorp", "paper"] | None = Field(
         None,
         description="RequestVote rules: hashicorp (default; the library: a follower that knows a "
                     "leader refuses) or paper (the Raft paper and LogCabin: term and log alone, "

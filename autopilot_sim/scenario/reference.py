@@ -13,7 +13,8 @@ _BLOCK_ORDER = ("cluster", "raft", "gossip", "network", "load", "autopilot", "ac
 
 
 def _type_of(prop: dict[str, Any], defs: dict[str, Any]) -> str:
-    if prop.get("x-go-duration") or any(alt.get("pattern", "").startswith("^[-+]?(0|") for alt in prop.get("anyOf", [])):
+    alternatives = prop.get("anyOf", [])
+    if prop.get("x-go-duration") or any(alt.get("pattern", "").startswith("^[-+]?(0|") for alt in alternatives):
         return "duration"
     if "$ref" in prop:
         return prop["$ref"].rsplit("/", 1)[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -56,8 +56,8 @@ class Scenario(ScenarioModel):
     events: list[Event] = Field(default_factory=list, description="Faults and changes, in time order.")
     expect: list[Expectation] = Field(default_factory=list, description="Checks on the health reports.")
 
-    _source: Optional[str] = PrivateAttr(None)
-    _positions: Optional[SourceMap] = PrivateAttr(None)
+    _source: str | None = PrivateAttr(None)
+    _positions: SourceMap | None = PrivateAttr(None)
 
     @field_validator("version")
     @classmethod

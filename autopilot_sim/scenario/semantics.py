@@ -21,8 +21,8 @@ from autopilot_sim.durations import format_duration as fmt
 from autopilot_sim.scenario.cluster import MAX_SERVER_COUNT, ClusterSpec
 from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import ENTERPRISE_CHECK_KEYS, Expectation
-from autopilot_sim.scenario.network import LinkSpec
 from autopilot_sim.scenario.lifecycle import lifecycle_issues
+from autopilot_sim.scenario.network import LinkSpec
 from autopilot_sim.scenario.types import parse_target
 
 #: (path from the scenario root, message, point at the key rather than the value)

@@ -196,7 +196,7 @@ ServerName = Annotated[
 
 
 def _check_target(value: str) -> str:
-    if _ROLE_RE.match(value) or _NAME_RE.match(value) and value not in RESERVED_NAMES:
+    if _ROLE_RE.match(value) or (_NAME_RE.match(value) and value not in RESERVED_NAMES):
         return value
     raise ValueError(
         f"invalid target {describe(value)}: expected a server name, or leader | follower | voter | "

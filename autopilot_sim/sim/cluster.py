@@ -25,21 +25,26 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappush
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
+from autopilot_sim.raft.configuration import Configuration
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
-from autopilot_sim.raft.node import LEADER, RaftNode
-from autopilot_sim.raft.roles import MAIN_LOOP_TIMERS
+from autopilot_sim.raft.node import RaftNode
+from autopilot_sim.raft.roles import LEADER, MAIN_LOOP_TIMERS
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
 from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
+
+if TYPE_CHECKING:
+    from autopilot_sim.gossip.node import GossipNode
 
 T = TypeVar("T")
 
@@ -60,17 +65,33 @@ class SimServer:
     """One simulated Nomad server process wrapping a pure RaftNode."""
 
     __slots__ = (
-        "name", "node", "up", "paused_until", "paused_queue", "epoch", "timers", "scheduled",
-        "busy_until", "disk", "version", "pending_writes", "gossip", "gtimers", "gscheduled",
-        "applied", "seen_len", "seen_commit",
+        "applied",
+        "busy_until",
+        "disk",
+        "epoch",
+        "gossip",
+        "gscheduled",
+        "gtimers",
+        "name",
+        "node",
+        "paused_queue",
+        "paused_until",
+        "pending_writes",
+        "scheduled",
+        "seen_commit",
+        "seen_len",
+        "timers",
+        "up",
+        "version",
     )
 
-    def __init__(self, name: str, node: RaftNode, disk) -> None:
+    def __init__(self, name: str, node: RaftNode, disk: Any) -> None:
         self.name = name
         self.node = node
         self.up = True
         self.paused_until = 0
-        self.paused_queue: list[tuple[object, str, object]] = []  # (handler or None = raft, src, msg)
+        # (handler or None = raft, src, msg)
+        self.paused_queue: list[tuple[Callable[[SimServer, str, Any], None] | None, str, Any]] = []
         self.epoch = 0
         self.timers: dict[object, int] = {}
         self.scheduled: dict[object, int] = {}
@@ -78,7 +99,7 @@ class SimServer:
         self.disk = disk  # a sampler of one fsync's latency, or None (no disk latency)
         self.version = ""
         self.pending_writes: list[object] = []
-        self.gossip = None  # a GossipNode when the Nomad layer runs gossip
+        self.gossip: GossipNode | None = None  # a GossipNode when the Nomad layer runs gossip
         self.gtimers: dict[object, int] = {}
         self.gscheduled: dict[object, int] = {}
         self.applied = 0  # last log index handed to the FSM hook
@@ -126,12 +147,15 @@ class Cluster:
         self.writes_per_second = 0.0
         self._load_generation = 0
         self._write_seq = 0
-        self.observers: list = []  # callables(cluster, server, note) for notes (autopilot, API)
-        self.on_apply = None  # callable(server, first, last): indexes newly committed (the FSM)
-        self.on_gossip_events = None  # callable(server, events): serf events from a gossip node
+        # callables(cluster, server, note) for notes (autopilot, API)
+        self.observers: list[Callable[[Cluster, SimServer, notes.Note], None]] = []
+        # callable(server, first, last): indexes newly committed (the FSM)
+        self.on_apply: Callable[[SimServer, int, int], None] | None = None
+        # callable(server, events): serf events from a gossip node
+        self.on_gossip_events: Callable[[SimServer, list[Any]], None] | None = None
         # Read-only taps on Raft sends (the web view): callables(src, dst, msg, sent_ns, arrives_ns or
         # None when lost). Empty unless someone subscribed: the hot path pays one truth test.
-        self.send_taps: list = []
+        self.send_taps: list[Callable[[str, str, Any, int, int | None], None]] = []
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)
@@ -176,11 +200,11 @@ class Cluster:
     @property
     def now(self) -> int:
         """Simulated time in integer nanoseconds."""
-        return self.env.now  # type: ignore[return-value]
+        return self.env.now
 
     # ------------------------------------------------------------------ scheduling
 
-    def _at(self, delay: int, fn, *args) -> None:
+    def _at(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run fn(*args) after `delay` ns (>= 0); ties keep scheduling order."""
         env = self.env
         env.seq = seq = env.seq + 1
@@ -195,7 +219,7 @@ class Cluster:
         self._flush(server)
         return result
 
-    def call_at(self, when: int, func, *args) -> None:
+    def call_at(self, when: int, func: Callable[..., Any], *args: Any) -> None:
         """Run func(*args) at simulated time `when` (scenario events, observers)."""
         self.env.at(when, func, args)
 
@@ -233,6 +257,7 @@ class Cluster:
             servers = self.servers
             taps = self.send_taps  # observers of every send (the live page); usually empty
             self.messages_sent += len(outbox)
+            msg: Any  # a Request or Response (raft/messages.py): has `deadline`
             for dst, msg in outbox:
                 if blocked and (name, dst) in blocked:
                     if taps:
@@ -263,8 +288,8 @@ class Cluster:
                     timers.pop(key, None)
                     continue
                 timers[key] = deadline
-                at = scheduled.get(key)
-                if at is None or deadline < at:
+                pending = scheduled.get(key)
+                if pending is None or deadline < pending:
                     scheduled[key] = deadline
                     env.seq = seq = env.seq + 1
                     heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, server.epoch)))
@@ -285,7 +310,8 @@ class Cluster:
                 server.seen_commit = commit
                 safety.after_step(now, server.name, log, commit, node.current_term)
 
-    def _arm_timers(self, server: SimServer, requests: list, timers: dict, scheduled: dict, fire) -> None:
+    def _arm_timers(self, server: SimServer, requests: list[tuple[Any, int | None]], timers: dict[Any, int],
+                    scheduled: dict[Any, int], fire: Callable[..., Any]) -> None:
         """Lazy timers: schedule an event only when no earlier one is pending for the key."""
         env = self.env
         queue = env.queue
@@ -305,24 +331,25 @@ class Cluster:
     # ------------------------------------------------------------------ transport
 
     @staticmethod
-    def _tap(taps: list, src: str, dst: str, msg, sent: int, arrives: int | None) -> None:
+    def _tap(taps: list[Callable[[str, str, Any, int, int | None], None]], src: str, dst: str, msg: Any,
+             sent: int, arrives: int | None) -> None:
         """Tell each send observer about one Raft message (`arrives` None: it is lost)."""
         for tap in taps:
             tap(src, dst, msg, sent, arrives)
 
-    def _lost(self, src: str, dst: str, msg) -> None:
+    def _lost(self, src: str, dst: str, msg: Any) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""
         self.messages_lost += 1
         caller, peer = (src, dst) if msg.is_request else (dst, src)
         self._at(max(0, msg.deadline - self.env.now), self._rpc_error, caller, peer, msg, "timeout")
 
-    def _rpc_error(self, caller, peer, msg, reason) -> None:
+    def _rpc_error(self, caller: str, peer: str, msg: Any, reason: str) -> None:
         server = self.servers.get(caller)
         if server is None or not server.up:
             return
         self._enqueue(server, peer, rpc_error_for(msg, reason))
 
-    def _deliver(self, src: str, server: SimServer, msg) -> None:
+    def _deliver(self, src: str, server: SimServer, msg: Any) -> None:
         """A Raft message arrives at `server` (the delivery path of `_enqueue`, fused)."""
         blocked = self.network.blocked
         if blocked and (src, server.name) in blocked:
@@ -341,7 +368,7 @@ class Cluster:
         server.node.on_message(src, msg, now)
         self._flush(server)
 
-    def _refuse(self, caller: str, peer: str, msg) -> None:
+    def _refuse(self, caller: str, peer: str, msg: Any) -> None:
         """`peer`'s process is gone: the caller's RPC fails one transit later (a refused or reset
         connection), or at its deadline when nothing can get back to it."""
         back = self.network.transit_tcp(peer, caller)
@@ -349,7 +376,7 @@ class Cluster:
             back = max(0, msg.deadline - self.env.now)
         self._at(back, self._rpc_error, caller, peer, msg, "refused")
 
-    def _enqueue(self, server: SimServer, src: str, msg) -> None:
+    def _enqueue(self, server: SimServer, src: str, msg: Any) -> None:
         now = self.env.now
         if now < server.paused_until:
             server.paused_queue.append((None, src, msg))
@@ -364,7 +391,7 @@ class Cluster:
         server.node.on_message(src, msg, now)
         self._flush(server)
 
-    def _redeliver(self, src, server, msg, epoch) -> None:
+    def _redeliver(self, src: str, server: SimServer, msg: Any, epoch: int) -> None:
         if server.up and epoch == server.epoch:
             self._enqueue(server, src, msg)
         elif msg.is_request:
@@ -373,7 +400,7 @@ class Cluster:
             # silently would leave the caller waiting forever (no deadline timer covers it).
             self._refuse(src, server.name, msg)
 
-    def _stalled_request(self, caller, peer, msg) -> None:
+    def _stalled_request(self, caller: str, peer: str, msg: Any) -> None:
         """A request sat in a paused server's queue until the caller's deadline."""
         server = self.servers[peer]
         if self.env.now < server.paused_until and any(m is msg for _, _, m in server.paused_queue):
@@ -381,8 +408,8 @@ class Cluster:
 
     # ------------------------------------------------------------------ timers
 
-    def _due(self, server: SimServer, timers: dict, scheduled: dict, key: object, at: int, epoch: int,
-             fire) -> bool:
+    def _due(self, server: SimServer, timers: dict[Any, int], scheduled: dict[Any, int], key: object, at: int,
+             epoch: int, fire: Callable[..., Any]) -> bool:
         """Lazy-timer bookkeeping shared by Raft and gossip timers: True when `key` is due now.
 
         A stale event (superseded, cancelled, or from before a crash) is dropped; one whose
@@ -437,30 +464,29 @@ class Cluster:
         pending = list(node.notes)
         node.notes.clear()
         for note in pending:
-            t = type(note)
-            if t is notes.LeaderElected:
+            if type(note) is notes.LeaderElected:
                 self.leaders_elected += 1
                 if self.safety is not None:
                     self.safety.on_leader(now, server.name, note.term, node.log)
                 self.recorder.event(now, kinds.LEADER_ELECTED, f"{server.name} elected leader for term {note.term}",
                                     server=server.name, term=note.term)
                 self._update_leader()
-            elif t is notes.ElectionStarted:
+            elif type(note) is notes.ElectionStarted:
                 self.elections_started += 1
                 self.recorder.event(now, kinds.ELECTION_STARTED,
                                     f"{server.name} started an election for term {note.term}",
                                     server=server.name, term=note.term)
-            elif t is notes.SteppedDown:
+            elif type(note) is notes.SteppedDown:
                 if note.previous == LEADER:
                     self.recorder.event(now, kinds.LEADER_STEPPED_DOWN,
                                         f"{server.name} stepped down in term {note.term}: {note.reason}",
                                         server=server.name, term=note.term, reason=note.reason)
                     self._update_leader()
-            elif t is notes.Truncated:
+            elif type(note) is notes.Truncated:
                 server.seen_len = -1  # force a safety check of the rewritten suffix
                 if self.safety is not None:
                     self.safety.on_truncate(now, server.name, note.removed, node.current_term)
-            elif t is notes.ConfigurationCommitted and node.role == LEADER:
+            elif type(note) is notes.ConfigurationCommitted and node.role == LEADER:
                 self.recorder.event(now, kinds.CONFIGURATION_COMMITTED,
                                     f"configuration at index {note.index} committed: {_describe_config(note.config)}",
                                     server=server.name, index=note.index, servers=_config_map(note.config))
@@ -471,9 +497,9 @@ class Cluster:
         """The cluster's leader: the up server in the Leader role with the highest term."""
         best: SimServer | None = None
         for server in self.servers.values():
-            if server.up and server.node.role == LEADER:
-                if best is None or server.node.current_term > best.node.current_term:
-                    best = server
+            if server.up and server.node.role == LEADER and (
+                    best is None or server.node.current_term > best.node.current_term):
+                best = server
         name = best.name if best else None
         if name == self.leader_name and (best is None or best.node.current_term == self.leader_term):
             return
@@ -603,7 +629,7 @@ class Cluster:
         server.paused_until = max(server.paused_until, self.now + duration)
         self._at(server.paused_until - self.now, self._resume, server, server.epoch)
 
-    def _resume(self, server, epoch) -> None:
+    def _resume(self, server: SimServer, epoch: int) -> None:
         now = self.env.now
         if epoch != server.epoch or now < server.paused_until:
             return
@@ -621,7 +647,8 @@ class Cluster:
             self._fire_overdue(server.gtimers, server.gscheduled, server.gossip, lambda: self.flush_gossip(server))
         self._fire_overdue(server.timers, server.scheduled, server.node, lambda: self._flush(server))
 
-    def _fire_overdue(self, timers: dict, scheduled: dict, target, flush) -> None:
+    def _fire_overdue(self, timers: dict[Any, int], scheduled: dict[Any, int], target: Any,
+                      flush: Callable[[], None]) -> None:
         now = self.env.now
         for _, _, key in sorted((d, repr(k), k) for k, d in timers.items() if d <= now):
             deadline = timers.get(key)
@@ -636,6 +663,7 @@ class Cluster:
     def flush_gossip(self, server: SimServer) -> None:
         """Drain a gossip node's outbox, timer requests and serf events."""
         g = server.gossip
+        assert g is not None, "flush_gossip on a server without gossip"
         if g.outbox:
             name = server.name
             for dst, msg in g.outbox:
@@ -649,7 +677,7 @@ class Cluster:
             if self.on_gossip_events is not None:
                 self.on_gossip_events(server, events)
 
-    def _gossip_send(self, src: str, dst: str, msg) -> None:
+    def _gossip_send(self, src: str, dst: str, msg: Any) -> None:
         """Datagrams may be lost; streams (TCP) are delayed by retransmissions instead."""
         self.messages_sent += 1
         if getattr(msg, "stream", False):
@@ -661,7 +689,7 @@ class Cluster:
             return
         self._at(delay, self._gossip_deliver, src, dst, msg)
 
-    def _gossip_deliver(self, src, dst, msg) -> None:
+    def _gossip_deliver(self, src: str, dst: str, msg: Any) -> None:
         server = self.servers.get(dst)
         if (src, dst) in self.network.gossip_blocked or server is None or not server.up or server.gossip is None:
             self.messages_lost += 1
@@ -672,11 +700,12 @@ class Cluster:
             return
         self._gossip_handle(server, src, msg)
 
-    def _gossip_handle(self, server: SimServer, src: str, msg) -> None:
+    def _gossip_handle(self, server: SimServer, src: str, msg: Any) -> None:
+        assert server.gossip is not None  # _gossip_deliver checked it
         server.gossip.on_message(src, msg, self.env.now)
         self.flush_gossip(server)
 
-    def _fire_gtimer(self, server, key, at, epoch) -> None:
+    def _fire_gtimer(self, server: SimServer, key: Any, at: int, epoch: int) -> None:
         if server.gossip is None or not self._due(server, server.gtimers, server.gscheduled, key, at, epoch,
                                                   self._fire_gtimer):
             return
@@ -686,7 +715,8 @@ class Cluster:
 
     # ------------------------------------------------------------------ application RPCs
 
-    def app_rpc(self, src: str, dst: str, handle, on_reply, on_error, timeout: int) -> None:
+    def app_rpc(self, src: str, dst: str, handle: Callable[[SimServer], Any], on_reply: Callable[..., None],
+                on_error: Callable[..., None], timeout: int) -> None:
         """One Nomad RPC (msgpack over TCP) from src to dst: `handle(server)` computes the answer
         at dst when the request arrives; `on_reply(answer)` or `on_error(reason)` runs at src.
 
@@ -702,7 +732,8 @@ class Cluster:
             return
         self._at(delay, self._app_arrive, src, dst, handle, on_reply, on_error, deadline)
 
-    def _app_arrive(self, src, dst, handle, on_reply, on_error, deadline) -> None:
+    def _app_arrive(self, src: str, dst: str, handle: Callable[[SimServer], Any], on_reply: Callable[[Any], None],
+                    on_error: Callable[[str], None], deadline: int) -> None:
         now = self.now
         server = self.servers[dst]
         if (src, dst) in self.network.blocked:
@@ -730,7 +761,7 @@ class Cluster:
             return
         self._at(back, self._app_reply, src, on_reply, answer)
 
-    def _app_reply(self, src: str, on_reply, answer) -> None:
+    def _app_reply(self, src: str, on_reply: Callable[[Any], None], answer: Any) -> None:
         if self.servers[src].up:  # a caller that crashed meanwhile hears nothing
             on_reply(answer)
 
@@ -744,11 +775,11 @@ class Cluster:
 _SUFFRAGE_NAMES = {0: "voter", 1: "non-voter", 2: "staging"}
 
 
-def _describe_config(config) -> str:
+def _describe_config(config: Configuration) -> str:
     return ", ".join(f"{sid} ({_SUFFRAGE_NAMES.get(s, s)})" for sid, s in config) or "(empty)"
 
 
-def _config_map(config) -> dict[str, str]:
+def _config_map(config: Configuration) -> dict[str, str]:
     """A configuration as {server: suffrage name}, the structured twin of `_describe_config`."""
     return {sid: _SUFFRAGE_NAMES.get(s, str(s)) for sid, s in config}
 

@@ -56,9 +56,9 @@ def _failures(exp: Any, report: Any) -> list[str]:
     leader = next((sid for sid, s in servers.items() if s.get("Leader")), None)
     out = []
     if exp.healthy is not None:
-        value = bool(body.get("Healthy")) if ok_body else False
-        if value != exp.healthy:
-            out.append(f"healthy is {str(value).lower()}, expected {str(exp.healthy).lower()}")
+        healthy = bool(body.get("Healthy")) if ok_body else False
+        if healthy != exp.healthy:
+            out.append(f"healthy is {str(healthy).lower()}, expected {str(exp.healthy).lower()}")
     if exp.failure_tolerance is not None:
         value = body.get("FailureTolerance", 0) if ok_body else 0
         if not count_matches(exp.failure_tolerance, value):

@@ -96,7 +96,8 @@ class SafetyChecker:
         committed in an earlier term."""
         holder = self.leaders.get(term)
         if holder is not None and holder != server:
-            raise SafetyViolation(now, "election safety", f"{holder} and {server} both leader in term {term}", [holder, server])
+            raise SafetyViolation(now, "election safety", f"{holder} and {server} both leader in term {term}",
+                                  [holder, server])
         self.leaders[term] = server
         must_hold = bisect_left(self.commit_terms, term) - 1  # last index committed before term
         if must_hold >= len(log):

@@ -15,8 +15,9 @@ scheduling order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any, Callable
+from typing import Any
 
 INFINITY = float("inf")
 
@@ -33,10 +34,10 @@ class EventLoop:
     def __init__(self) -> None:
         self.now = 0
         #: (time, seq, fn, args): fn(*args) runs at `time`; `seq` keeps scheduling order on ties.
-        self.queue: list[tuple[int, int, Callable[..., Any], tuple]] = []
+        self.queue: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
         self.seq = 0
 
-    def at(self, when: int, fn: Callable[..., Any], args: tuple = ()) -> None:
+    def at(self, when: int, fn: Callable[..., Any], args: tuple[Any, ...] = ()) -> None:
         """Run fn(*args) at absolute time `when` (not before now)."""
         self.seq = seq = self.seq + 1
         heappush(self.queue, (when if when > self.now else self.now, seq, fn, args))
@@ -63,5 +64,4 @@ class EventLoop:
             when, _, fn, args = pop(queue)
             self.now = when
             fn(*args)
-        if until > self.now:
-            self.now = until
+        self.now = max(self.now, until)

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from autopilot_sim.durations import SECOND, parse_duration
 from autopilot_sim.gossip.config import suspicion_timeout
@@ -150,6 +150,7 @@ def _episodes(events: list[dict[str, Any]], end: int, floor: Callable[[int], int
 
 
 def _server_entry(report: dict[str, Any], server: str) -> dict[str, Any] | None:
+    entry: dict[str, Any]
     for entry in (report.get("health") or {}).get("Servers") or []:
         if entry.get("ID") == server:
             return entry
@@ -218,7 +219,8 @@ class _QuorumTracker:
         return self.network
 
     def apply(self, e: dict[str, Any]) -> None:
-        kind, server, t = e["kind"], e.get("server"), int(e["t_ns"])
+        kind, t = e["kind"], int(e["t_ns"])
+        server = cast(str, e.get("server"))  # present on every per-server kind used below
         if kind in ("crash", "stopped"):
             self.down.add(server)
         elif kind == "restart":
@@ -246,10 +248,7 @@ class _QuorumTracker:
         if self.network is None:
             return len(alive) >= quorum
         up = self.network.is_up
-        for v in alive:
-            if 1 + sum(1 for u in alive if u != v and up(v, u) and up(u, v)) >= quorum:
-                return True
-        return False
+        return any(1 + sum(1 for u in alive if u != v and up(v, u) and up(u, v)) >= quorum for v in alive)
 
     def resumes(self) -> list[int]:
         return list(self.paused_until.values())

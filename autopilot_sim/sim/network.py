@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.rng import stream
@@ -88,7 +88,7 @@ class Link:
     For a uniform latency, `lo` and `width` let the engine draw inline (`lo + int(random() *
     width)`, exactly what `sample()` computes); `width` is 0 for every other distribution."""
 
-    __slots__ = ("sample", "loss", "random", "lo", "width")
+    __slots__ = ("lo", "loss", "random", "sample", "width")
 
     def __init__(self, sample: Sampler, loss: float, rnd: Callable[[], float], latency: Latency) -> None:
         self.sample = sample
@@ -217,7 +217,8 @@ class Network:
 
         up = nx.DiGraph((u, v) for u, v in self.links if (u, v) not in self.blocked)
         up.add_nodes_from(self.nodes)
-        return nx.descendants(up, src) | {src}
+        reached: set[str] = nx.descendants(up, src)
+        return reached | {src}
 
     # ---------------------------------------------------------------- traffic
 

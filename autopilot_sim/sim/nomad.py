@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_left, bisect_right, insort
-from typing import Any
+from typing import Any, cast
 
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.autopilot.config import AutopilotConfig, ConfigStore
@@ -41,7 +41,7 @@ from autopilot_sim.gossip.node import GossipNode
 from autopilot_sim.raft import configuration as raftcfg
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import BARRIER, VOTER
-from autopilot_sim.raft.node import LEADER
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.cluster import Cluster, SimServer
 from autopilot_sim.sim.nomad_leader import (  # noqa: F401 - re-exported
@@ -67,7 +67,7 @@ class NomadLayer:
         self.recorder = recorder
         self.seed = cluster.seed
         spec = scenario.cluster
-        self.start_time = scenario.start_time  # wall-clock anchor: StableSince is absolute
+        self.start_time: int = scenario.start_time  # wall-clock anchor: StableSince is absolute
         self.region = spec.region
         self.enterprise = spec.enterprise
         # Enterprise: the documented enterprise promoter, fed by the servers' Serf tags.
@@ -140,11 +140,11 @@ class NomadLayer:
         server = self.cluster.servers[name]
         generation = self._gossip_generation.get(name, 0) + 1
         self._gossip_generation[name] = generation
-        server.gossip = GossipNode(name, self.gossip_config, stream(self.seed, "gossip", name, generation),
-                                   tags=self._tags(name))
+        gossip = server.gossip = GossipNode(name, self.gossip_config, stream(self.seed, "gossip", name, generation),
+                                            tags=self._tags(name))
         server.gtimers.clear()
         server.gscheduled.clear()
-        server.gossip.start(self.cluster.now, join)
+        gossip.start(self.cluster.now, join)
         self.cluster.flush_gossip(server)
 
     def restart_gossip(self, name: str) -> None:
@@ -152,7 +152,7 @@ class NomadLayer:
         others = [n for n, s in self.cluster.servers.items() if n != name and s.up]
         self._start_gossip(name, others)
 
-    def _on_gossip_events(self, server: SimServer, events: list) -> None:
+    def _on_gossip_events(self, server: SimServer, events: list[Any]) -> None:
         """Serf events: narrated as the leader sees them (the view autopilot uses) and handed to
         the leader's reconcile (localMemberEvent)."""
         duties = self.duties
@@ -191,7 +191,7 @@ class NomadLayer:
         for index in special[lo:bisect_right(special, last)]:
             entry = log[index]
             if entry.kind == AUTOPILOT_ENTRY:
-                config, cas = entry.data
+                config, cas = cast(tuple[AutopilotConfig, "int | None"], entry.data)
                 if cas is None:
                     store.set(config, entry.index)
                     ok = True
@@ -215,10 +215,10 @@ class NomadLayer:
             if self.duties is not None:
                 self.duties.stop("a new leader was elected")
             self.duties = LeaderDuties(self, server, note.term)
-        elif type(note) is notes.SteppedDown and note.previous == LEADER:
-            if self.duties is not None and self.duties.server is server:
-                self.duties.stop("leadership lost")
-                self.duties = None
+        elif (type(note) is notes.SteppedDown and note.previous == LEADER
+              and self.duties is not None and self.duties.server is server):
+            self.duties.stop("leadership lost")
+            self.duties = None
 
     def server_crashed(self, name: str) -> None:
         """Forget leader duties held by a crashed process."""
@@ -285,6 +285,7 @@ class NomadLayer:
         node = server.node
         if node.role == LEADER and sum(1 for _, s in node.latest_config if s == VOTER) > 1:
             cluster.step(server, node.change_configuration, raftcfg.REMOVE_SERVER, name, cluster.now)
+        assert server.gossip is not None  # every server runs gossip in the Nomad layer
         server.gossip.leave(cluster.now)
         cluster.flush_gossip(server)
         cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, None, server.epoch)
@@ -297,6 +298,7 @@ class NomadLayer:
         if not server.up or server.epoch != epoch:
             return
         if deadline is None:
+            assert server.gossip is not None  # every server runs gossip in the Nomad layer
             if not server.gossip.leave_finished:
                 cluster.call_at(cluster.now + LEAVE_POLL, self._leave_poll, name, None, epoch)
                 return

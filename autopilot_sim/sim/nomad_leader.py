@@ -27,7 +27,7 @@ from autopilot_sim.durations import (
 )
 from autopilot_sim.raft import configuration as raftcfg
 from autopilot_sim.raft.messages import BARRIER
-from autopilot_sim.raft.node import LEADER
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.sim.cluster import SimServer
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class LeaderDuties:
         self.first_state_time: int | None = None
         self.outstanding: set[str] = set()
         self._last_refusals: dict[str, str] = {}
-        self._pending_members: list = []
+        self._pending_members: list[Any] = []
         layer.propose(server, BARRIER, None)  # establishLeadership waits for it to be applied
 
     @property
@@ -281,9 +281,10 @@ class LeaderDuties:
         if previous is None:
             word = "healthy" if state.healthy else "unhealthy"
             unhealthy = sorted(sid for sid, srv in (state.servers or {}).items() if not srv.health.healthy)
+            listed = f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""
             self.recorder.event(now, kinds.AUTOPILOT_STATE,
                                 f"first autopilot state on {self.name}: cluster {word}, failure tolerance "
-                                f"{state.failure_tolerance}" + (f"; unhealthy: {', '.join(unhealthy)}" if unhealthy else ""),
+                                f"{state.failure_tolerance}" + listed,
                                 healthy=state.healthy, failure_tolerance=state.failure_tolerance)
             return
         old = previous.servers or {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 #: What marks a complete run directory: written last, deleted first.
@@ -59,7 +59,7 @@ def write_run_dir(out: str | Path, files: Mapping[str, str]) -> Path:
     return out
 
 
-def write_file_atomically(path: str | Path, write) -> Path:
+def write_file_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp_path)` for a hidden temporary path beside `path` (same suffix, so the
     format can still be told from it), then move the result onto `path` in one step."""
     path = Path(path)

@@ -9,19 +9,20 @@ that names the event's line, its time and what was there instead.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, cast
 
 from autopilot_sim.durations import SECOND, format_duration
 from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
-from autopilot_sim.raft.node import FOLLOWER
+from autopilot_sim.raft.roles import FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
 from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.invariants import SafetyViolation
-from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.metrics import scenario_metrics
+from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
 from autopilot_sim.sim.rundir import write_run_dir
@@ -44,7 +45,7 @@ def latency_from_spec(spec: Any) -> Latency:
     """Convert a scenario distribution model (or a dict) into the engine's Latency."""
     get = spec.get if isinstance(spec, dict) else (lambda k, d=None: getattr(spec, k, d))
     return Latency(
-        distribution=get("distribution"),
+        distribution=cast(str, get("distribution")),  # required by the scenario model
         value=get("value", 0) or 0,
         min=get("min", 0) or 0,
         max=get("max", 0) or 0,
@@ -168,7 +169,8 @@ class Simulation:
             if cluster.leader_name is None:
                 raise ScenarioRunError(event, index, now, "there is no leader at this time")
             return cluster.leader_name
-        candidates = sorted(name for name, server in cluster.servers.items() if server.up and self._has_role(name, ref.role))
+        candidates = sorted(name for name, server in cluster.servers.items()
+                            if server.up and self._has_role(name, ref.role))
         if ref.index >= len(candidates):
             have = ", ".join(candidates) or "none"
             raise ScenarioRunError(event, index, now,
@@ -207,26 +209,27 @@ class Simulation:
 
             self._crashed_by_target[canonical_target(payload)] = name
             if self.nomad is not None:
-                self.nomad.server_crashed(name)
+                self._layer.server_crashed(name)
             cluster.crash(name)
             rec.event(now, "crash", f"{name} crashed" + (" (it was the leader)" if was_leader else ""), server=name)
         elif kind == "restart":
             from autopilot_sim.scenario.types import canonical_target, parse_target
 
             if parse_target(payload).is_role:
-                name = self._crashed_by_target.get(canonical_target(payload))
-                if name is None:
+                crashed = self._crashed_by_target.get(canonical_target(payload))
+                if crashed is None:
                     raise ScenarioRunError(event, index, now, f"no earlier crash of {payload} to undo")
+                name = crashed
             else:
                 name = self.resolve(payload, event, index)
             self._end_leave(name)
             self._guard(event, index, not cluster.servers[name].up, f"{name} is running (crash it first)")
             if self.nomad is not None:
-                self.nomad.reset_fsm(name)
+                self._layer.reset_fsm(name)
             cluster.restart(name)
             self._left.discard(name)
             if self.nomad is not None:
-                self.nomad.restart_gossip(name)
+                self._layer.restart_gossip(name)
             rec.event(now, "restart", f"{name} restarted with its persisted term and log", server=name)
         elif kind == "pause":
             name = self.resolve(payload.server, event, index)
@@ -271,7 +274,7 @@ class Simulation:
             self._guard(event, index, payload.name not in cluster.servers or not cluster.servers[payload.name].up,
                         f"a server named {payload.name} is already running")
             self._left.discard(payload.name)
-            self.nomad.join(payload)
+            self._layer.join(payload)
             rec.event(now, "join", f"{payload.name} (version {payload.version}) started and joins the cluster",
                       server=payload.name, version=payload.version)
         elif kind == "leave":
@@ -279,45 +282,52 @@ class Simulation:
             self._guard(event, index, cluster.servers[name].up, f"{name} is down")
             rec.event(now, "leave", f"{name} leaves the cluster gracefully", server=name)
             self._left.add(name)
-            self.nomad.leave(name)
+            self._layer.leave(name)
         elif kind == "force_leave":
             name = self.resolve(payload, event, index)
-            ok = self.nomad.force_leave(name)
+            ok = self._layer.force_leave(name)
             rec.event(now, "force_leave", f"operator force-leave of {name}"
                       + ("" if ok else " failed: no cluster leader"), server=name)
         elif kind == "upgrade":
             name = self.resolve(payload.server, event, index)
             self._guard(event, index, cluster.servers[name].up, f"{name} is down")
-            old = self.nomad.versions.get(name, "")
-            self.nomad.server_crashed(name)
+            old = self._layer.versions.get(name, "")
+            self._layer.server_crashed(name)
             cluster.crash(name)
-            self.nomad.versions[name] = payload.version
+            self._layer.versions[name] = payload.version
             if payload.upgrade_version is not None:
-                self.nomad.set_upgrade_version(name, payload.upgrade_version)
+                self._layer.set_upgrade_version(name, payload.upgrade_version)
             cluster.servers[name].version = payload.version
-            self.nomad.reset_fsm(name)
+            self._layer.reset_fsm(name)
             cluster.restart(name)
-            self.nomad.restart_gossip(name)
+            self._layer.restart_gossip(name)
             rec.event(now, "upgrade", f"{name} restarted on version {payload.version} (was {old})",
                       server=name, version=payload.version)
         elif kind == "set_autopilot":
             changes = payload.changes()
-            index = self.nomad.write_config(changes)
+            index = self._layer.write_config(changes)
             described = ", ".join(f"{k}={_show(k, v)}" for k, v in changes.items())
             if index:
                 rec.event(now, "config_write", f"autopilot configuration write at index {index}: {described}",
                           index=index, changes={k: _show(k, v) for k, v in changes.items()})
             else:
-                rec.event(now, "config_write_failed", f"autopilot configuration write failed: No cluster leader ({described})")
+                rec.event(now, "config_write_failed",
+                          f"autopilot configuration write failed: No cluster leader ({described})")
         else:  # pragma: no cover - the schema admits no other kind
             raise ScenarioRunError(event, index, now, f"unknown event kind {kind}")
+
+    @property
+    def _layer(self) -> NomadLayer:
+        """The Nomad layer, for events that need it (`_apply` refuses them in a Raft-only run)."""
+        assert self.nomad is not None
+        return self.nomad
 
     def _end_leave(self, name: str) -> None:
         """Starting a server that is still leaving (its process waits for the leave to spread)
         first ends that process, as an operator's restart would."""
         server = self.cluster.servers.get(name)
         if name in self._left and server is not None and server.up:
-            self.nomad.server_crashed(name)
+            self._layer.server_crashed(name)
             self.cluster.stop(name)
             self.recorder.event(self.cluster.now, "stopped", f"{name} stopped before it finished leaving",
                                 server=name)
@@ -347,7 +357,7 @@ class Simulation:
         except SafetyViolation as exc:
             error = str(exc)
             self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)
-        reports = self.nomad.reports if self.nomad is not None else []
+        reports = self._layer.reports if self.nomad is not None else []
         end = self.cluster.now
         results = evaluate(list(self.scenario.expect), reports, end) if error is None else []
         for r in results:
@@ -363,7 +373,7 @@ class Simulation:
         summary.update(health_summary(reports, end))
         summary.update(scenario_metrics(self.scenario, self.recorder.events, timeline, end))
         summary["expectations"] = [r.to_json() for r in results]
-        counts = {}
+        counts: dict[str, int] = {}
         for e in self.recorder.events:
             counts[e["kind"]] = counts.get(e["kind"], 0) + 1
         summary["promotions"] = counts.get("promotion", 0)

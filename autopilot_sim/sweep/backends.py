@@ -75,7 +75,7 @@ def run_pool(text: str, filename: str, chunks: list[Chunk], workers: int) -> Ite
             for future in as_completed(futures):
                 try:
                     yield future.result()
-                except Exception as exc:  # noqa: BLE001 - a worker died: record its runs, go on
+                except Exception as exc:  # a worker died: record its runs, go on
                     yield _failed_chunk(futures[future], exc)
         finally:
             for future in futures:
@@ -92,12 +92,12 @@ def run_dask(text: str, filename: str, chunks: list[Chunk], client: Any) -> Iter
     from distributed import as_completed as dask_completed
 
     futures = client.map(run_chunk, [text] * len(chunks), [filename] * len(chunks), chunks, pure=False)
-    by_key = {f.key: chunk for f, chunk in zip(futures, chunks)}
+    by_key = {f.key: chunk for f, chunk in zip(futures, chunks, strict=True)}
     try:
         for future in dask_completed(futures):
             try:
                 yield future.result()
-            except Exception as exc:  # noqa: BLE001 - a worker died: record its runs, go on
+            except Exception as exc:  # a worker died: record its runs, go on
                 yield _failed_chunk(by_key[future.key], exc)
     finally:
         client.cancel(futures)

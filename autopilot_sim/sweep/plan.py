@@ -112,10 +112,10 @@ def combinations(sets: list[tuple[str, list[str]]], mode: str = "grid") -> list[
         if len(lengths) > 1:
             shown = ", ".join(f"{k} has {len(v)}" for k, v in sets)
             raise PlanError(f"--zip needs the same number of values for every --set ({shown})")
-        rows = zip(*[values for _, values in sets])
+        rows = zip(*[values for _, values in sets], strict=True)
     else:
         raise PlanError(f"unknown mode {mode!r}: use grid or zip")
-    return [tuple(zip(keys, row)) for row in rows]
+    return [tuple(zip(keys, row, strict=True)) for row in rows]
 
 
 def plan(sets: list[tuple[str, list[str]]], seeds: int, root_seed: int, mode: str = "grid") -> list[RunSpec]:

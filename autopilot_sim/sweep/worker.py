@@ -54,7 +54,7 @@ def run_one(text: str, filename: str, spec: RunSpec) -> dict[str, Any]:
         result = Simulation(scenario, seed=spec.seed).run()
     except ScenarioRunError as exc:
         return error_record(spec, f"{filename}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a bug must not stop the other runs: record it
+    except Exception as exc:  # a bug must not stop the other runs: record it
         return error_record(spec, f"{type(exc).__name__}: {exc}")
     record = base_record(spec)
     if result.error:

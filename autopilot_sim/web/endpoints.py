@@ -48,7 +48,7 @@ def static_files() -> dict[str, bytes]:
 
 def ui(path: str, method: str) -> Response | None:
     """``/``, ``/ui`` and ``/ui/...``: the page, or None when ``path`` is not the page's."""
-    if path != "/" and path != "/ui" and not path.startswith("/ui/"):
+    if path not in {"/", "/ui"} and not path.startswith("/ui/"):
         return None
     if method not in ("GET", "HEAD"):
         return Response(405, b"Invalid method", "text/plain; charset=utf-8", [("Allow", "GET, HEAD")])

@@ -113,7 +113,8 @@ class ReplayModel:
                 t += self.interval
             result = sim.run()
         again = [{"t_ns": r["t_ns"], "status": r["status"], "health": r["health"]} for r in result.timeline]
-        recorded = [{"t_ns": r.get("t_ns"), "status": r.get("status"), "health": r.get("health")} for r in self.timeline]
+        recorded = [{"t_ns": r.get("t_ns"), "status": r.get("status"), "health": r.get("health")}
+                    for r in self.timeline]
         self.reproduced = again == recorded
         if not self.reproduced:
             self.note = ("The server diagram and logs are re-simulated from scenario.yaml, and this simulator's "
@@ -137,7 +138,7 @@ class ReplayModel:
         line = self.timeline[i]
         health = line.get("health")
         status = int(line.get("status", 200))
-        if status == 500 or not isinstance(health, dict) or "error" in health and len(health) == 1:
+        if status == 500 or not isinstance(health, dict) or ("error" in health and len(health) == 1):
             text = health.get("error", "No cluster leader") if isinstance(health, dict) else "No cluster leader"
         else:
             text = go_json(health).decode("utf-8")
@@ -185,7 +186,8 @@ class ReplayApi:
         if path == "/v1/sim/view":
             raw = (query.get("at") or ["0"])[0]
             if not raw.isdigit():
-                return Response.text(400, f"Invalid at: expected a time in ns (a non-negative whole number), got {raw!r}")
+                return Response.text(
+                    400, f"Invalid at: expected a time in ns (a non-negative whole number), got {raw!r}")
             at = min(int(raw), model.end_ns)
             return Response.json({"Mode": "replay", "AtNs": at, "At": format_duration(at),
                                   "Frame": model.frame_at(at), "Health": model.health_at(at)})

@@ -207,7 +207,7 @@ class LiveView:
         if self._tap is None:
             self._tap = MessageTap(self.live.sim.cluster)
         key = self._key()
-        if key == self._built_key or now - self._built_at < FRAME_INTERVAL and not self.live._paused:
+        if key == self._built_key or (now - self._built_at < FRAME_INTERVAL and not self.live._paused):
             return
         new = self._tap.drain()
         if new:

@@ -1,0 +1,86 @@
+"""The `RaftNode` fields and methods its mixins (election, replication, commitment) use, for mypy.
+
+Go spreads one struct's methods over several files; Python mixins do the same, but a type
+checker sees each mixin alone. `NodeState` declares what the mixins read from the node: the
+mixins inherit from it only while type checking (`if TYPE_CHECKING`), so at run time the class
+hierarchy is exactly `RaftNode(Election, Replication, Commitment)`. `RaftNode` defines every
+member below; mypy checks that its definitions match these declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autopilot_sim.raft import configuration as cfg
+    from autopilot_sim.raft import notes
+    from autopilot_sim.raft.messages import Entry
+    from autopilot_sim.raft.replication import Progress
+    from autopilot_sim.raft.timing import RaftTiming
+
+
+class NodeState:
+    """Declarations only (no values, no behaviour): see the module docstring."""
+
+    id: str
+    timing: RaftTiming
+    _paper: bool
+    _bits: Callable[[int], int]
+    current_term: int
+    vote_term: int
+    vote_cand: str | None
+    log: list[Entry]
+    outbox: list[tuple[str, object]]
+    timer_requests: list[tuple[object, int | None]]
+    writes: int
+    role: str
+    leader: str | None
+    last_contact: int | None
+    commit_index: int
+    latest_config: cfg.Configuration
+    latest_config_index: int
+    committed_config: cfg.Configuration
+    committed_config_index: int
+    _round_rpcs: set[int]
+    _prevote_phase: bool
+    _granted: int
+    _refused: int
+    _votes_needed: int
+    _transfer_candidate: bool
+    progress: dict[str, Progress]
+    _retired: dict[str, Progress]
+    start_index: int
+    _voter_set: set[str]
+    _self_votes: int
+    _quorum: int
+    _acks: dict[int, int]
+    _transfer_target: str | None
+
+    @property
+    def last_index(self) -> int:
+        raise NotImplementedError
+    @property
+    def last_term(self) -> int:
+        raise NotImplementedError
+    def is_voter(self) -> bool:
+        raise NotImplementedError
+    def _voters(self) -> list[str]:
+        raise NotImplementedError
+    def _random_timeout(self, d: int) -> int:
+        raise NotImplementedError
+    def _paper_timeout(self) -> int:
+        raise NotImplementedError
+    def _arm(self, key: object, deadline: int | None) -> None: ...
+    def _next_rpc(self) -> int:
+        raise NotImplementedError
+    def _set_term(self, term: int) -> None: ...
+    def _note(self, note: notes.Note) -> None: ...
+    def _become_follower(self, now: int, reason: str) -> None: ...
+    def _leave_leader(self, now: int) -> None: ...
+    def _become_leader(self, now: int) -> None: ...
+    def _add_progress(self, peer: str, now: int) -> None: ...
+    def _touch_contact(self, now: int) -> None: ...
+    def _drain_config_queue(self, now: int) -> None: ...
+    def _maybe_send_timeout_now(self, now: int) -> None: ...
+    def _update_match(self, prog: Progress, index: int, now: int) -> None: ...
