@@ -13,8 +13,11 @@ Hypothesis profiles (HYPOTHESIS_PROFILE=<name>):
 import os
 
 from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
 settings.register_profile("ci", settings.get_profile("deterministic"))
-settings.register_profile("fuzz", derandomize=False, print_blob=True)
+# The database is named explicitly: Hypothesis's own default turns it off where CI is set.
+settings.register_profile("fuzz", derandomize=False, print_blob=True,
+                          database=DirectoryBasedExampleDatabase(".hypothesis/examples"))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
