@@ -173,7 +173,7 @@ def test_acl_token_prompt(browser: Any) -> None:
 
 
 def test_replay_scrub_shows_the_health_report_of_that_time(browser: Any, shots: Path, tmp_path: Path) -> None:
-    from autopilot_sim.api.server import _HTTPServer
+    from autopilot_sim.api.server import http_server
     from autopilot_sim.web.replay import ReplayApi, ReplayModel
 
     out = tmp_path / "run"
@@ -181,7 +181,7 @@ def test_replay_scrub_shows_the_health_report_of_that_time(browser: Any, shots: 
                ).run().write(out)
     model = ReplayModel(out)
     model.simulate()
-    httpd = _HTTPServer(("127.0.0.1", 0), ReplayApi(model))  # type: ignore[arg-type]
+    httpd = http_server("127.0.0.1", 0, ReplayApi(model))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

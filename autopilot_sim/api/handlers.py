@@ -474,7 +474,7 @@ class NomadApi:
     def _parse_event(self, req: _Request) -> Any:
         """The request body as a scenario `Event` (its ``at`` filled in later), or a 400."""
         from autopilot_sim.scenario.cluster import DEFAULT_VERSIONS
-        from autopilot_sim.scenario.errors import _value_at, translate
+        from autopilot_sim.scenario.errors import translate, value_at
         from autopilot_sim.scenario.events import Event
         from autopilot_sim.scenario.jsonschema import valid_keys
         from autopilot_sim.scenario.loader import YAML_CONTEXT
@@ -498,7 +498,7 @@ class NomadApi:
             event = Event.model_validate(raw, context=YAML_CONTEXT)
         except ValidationError as exc:
             problems = translate(exc, raw, base=("events", 0),
-                                 valid_keys=lambda p: valid_keys(p, _value_at(wrapped, p)))
+                                 valid_keys=lambda p: valid_keys(p, value_at(wrapped, p)))
             lines = []
             for path, message, _ in problems:
                 where = _event_path(path[2:])

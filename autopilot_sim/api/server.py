@@ -84,7 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
-    server: _HTTPServer
+    server: HttpServer
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):
@@ -212,7 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class HttpServer(ThreadingHTTPServer):
+    """The threading HTTP server in front of an API object (the Nomad API, or a replay's)."""
+
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
@@ -255,8 +257,14 @@ class _HTTPServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
-class _HTTPServer6(_HTTPServer):
+class HttpServer6(HttpServer):
     address_family = socket.AF_INET6
+
+
+def http_server(host: str, port: int, api: Any, *, log_requests: bool = False) -> HttpServer:
+    """An HttpServer bound to (host, port): IPv6 when the host has a ':'."""
+    cls = HttpServer6 if ":" in host else HttpServer
+    return cls((host, port), api, log_requests=log_requests)
 
 
 class ApiServer:
@@ -277,8 +285,7 @@ class ApiServer:
                  acl: AclPolicy | None = None, log_requests: bool = False) -> None:
         self.live = live
         self.api = NomadApi(live, acl)
-        cls = _HTTPServer6 if ":" in host else _HTTPServer
-        self.httpd = cls((host, port), self.api, log_requests=log_requests)
+        self.httpd = http_server(host, port, self.api, log_requests=log_requests)
         self._thread: threading.Thread | None = None
 
     @property

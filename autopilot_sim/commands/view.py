@@ -48,7 +48,7 @@ def _fail(message: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Load, re-simulate and serve the run until Ctrl-C."""
-    from autopilot_sim.api.server import _HTTPServer, _HTTPServer6
+    from autopilot_sim.api.server import http_server
     from autopilot_sim.durations import DurationError, parse_duration
     from autopilot_sim.scenario import ScenarioError
     from autopilot_sim.web.replay import ReplayApi, ReplayModel, RunDirError
@@ -74,9 +74,8 @@ def main(args: argparse.Namespace) -> int:
         return _fail(f"{args.run_dir}/scenario.yaml: {exc}")
     except Exception as exc:
         model.note = f"the run could not be re-simulated ({type(exc).__name__}: {exc}); showing the files only"
-    cls = _HTTPServer6 if ":" in args.host else _HTTPServer
     try:
-        httpd = cls((args.host, args.port), ReplayApi(model))  # type: ignore[arg-type]
+        httpd = http_server(args.host, args.port, ReplayApi(model))
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     host, port = httpd.server_address[0], httpd.server_address[1]

@@ -82,7 +82,7 @@ def _loc_to_path(loc: tuple[Any, ...], raw: Any, keep_last: bool) -> Path:
     return tuple(path)
 
 
-def _value_at(raw: Any, path: Path) -> Any:
+def value_at(raw: Any, path: Path) -> Any:
     node = raw
     for seg in path:
         try:

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from autopilot_sim.scenario.base import format_path
 from autopilot_sim.scenario.cluster import ClusterSpec
-from autopilot_sim.scenario.errors import LocatedError, ScenarioError, _value_at, located, translate
+from autopilot_sim.scenario.errors import LocatedError, ScenarioError, located, translate, value_at
 from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import Expectation
 from autopilot_sim.scenario.jsonschema import valid_keys
@@ -104,7 +104,7 @@ def validate_document(raw: Any, smap: SourceMap, overrides: Sequence[str] | None
     try:
         scenario = Scenario.model_validate(raw, context=YAML_CONTEXT)
     except ValidationError as exc:
-        problems = translate(exc, raw, valid_keys=lambda p: valid_keys(p, _value_at(raw, p)))
+        problems = translate(exc, raw, valid_keys=lambda p: valid_keys(p, value_at(raw, p)))
         # The whole-scenario checks did not run: run them on the parts that are valid.
         problems += _partial_issues(raw)
         errors += [located(smap, path, message, at_key=at_key) for path, message, at_key in problems]

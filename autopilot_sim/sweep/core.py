@@ -33,7 +33,7 @@ from autopilot_sim.sweep.plan import (
     plan,
     seeds_for,
 )
-from autopilot_sim.sweep.worker import _load, error_record
+from autopilot_sim.sweep.worker import error_record, load_cached
 
 SWEEP_FILE, RUNS_FILE, SUMMARY_FILE = "sweep.json", "runs.jsonl", "summary.csv"
 
@@ -192,7 +192,7 @@ def _sweep(text: str, filename: str, swept: list[tuple[str, list[str]]], specs: 
     for spec in todo:
         if spec.combination not in bad:
             try:
-                _load(text, filename, tuple(spec.overrides))
+                load_cached(text, filename, tuple(spec.overrides))
                 bad[spec.combination] = ""
             except ScenarioError as exc:  # a located message per bad override
                 bad[spec.combination] = str(exc)

@@ -20,7 +20,8 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
 
 
 @functools.lru_cache(maxsize=32)
-def _load(text: str, filename: str, overrides: tuple[str, ...]) -> Any:
+def load_cached(text: str, filename: str, overrides: tuple[str, ...]) -> Any:
+    """The scenario of a sweep, parsed once per process for each (text, overrides)."""
     from autopilot_sim.scenario import load_scenario_text
 
     return load_scenario_text(text, filename, overrides=list(overrides))
@@ -47,7 +48,7 @@ def run_one(text: str, filename: str, spec: RunSpec) -> dict[str, Any]:
     from autopilot_sim.sim.runner import ScenarioRunError, Simulation
 
     try:
-        scenario = _load(text, filename, tuple(spec.overrides))
+        scenario = load_cached(text, filename, tuple(spec.overrides))
     except ScenarioError as exc:
         return error_record(spec, str(exc))
     try:
