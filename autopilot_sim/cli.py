@@ -17,6 +17,7 @@ from autopilot_sim.commands import ExamplesFormatter
 COMMAND_MODULES = (
     "run",
     "sweep",
+    "explore",
     "experiment",
     "explain",
     "health",
