@@ -55,6 +55,8 @@ LIBRARY = (
     "enterprise-upgrade-migration",
     "enterprise-upgrade-stalled",
     "enterprise-read-replicas",
+    "stale-suspicion-removal",
+    "failed-just-before-heal",
 )
 
 UPDATE = 2 * SECOND  # autopilot update interval (Nomad's ServerHealthInterval)

@@ -53,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--out", metavar="DIR", help="exploration directory (default: runs/explore-<scenario name>)")
     p.add_argument("--max-shrink-runs", type=int, default=120, metavar="N",
                    help="runs one shrink may make (default 120)")
+    p.add_argument("--keep-servers", action="store_true",
+                   help="shrink faults only, never the cluster (by default servers no event names may be left out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -80,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
         found = explore(args.scenario, budget=args.budget or DEFAULT_BUDGET, plans=args.plans,
                         properties=args.properties, workers=args.workers, scheduler=args.scheduler,
                         root_seed=args.seed, out=out, progress=sys.stderr.isatty() and not args.quiet,
-                        max_shrink_runs=args.max_shrink_runs)
+                        max_shrink_runs=args.max_shrink_runs, keep_servers=args.keep_servers)
     except ExploreError as exc:
         print(f"autopilot-sim explore: {exc}", file=sys.stderr)
         return 2
@@ -91,8 +93,11 @@ def main(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - started
     plans = len(found.results) - 1
     failed = [r for r in found.failed if r["plan"] > 0]
-    print(f"{plans} plans in {wall:.1f}s wall time ({plans / wall if wall else 0:.1f} plans/s with shrinking): "
-          f"{len(failed)} broke a property, {len([r for r in found.invalid if r['plan'] > 0])} could not be "
+    search = found.wall.get("search_s", 0.0)
+    rate = f"{len(found.results) / search:.1f} runs/s" if search else "-"
+    print(f"{plans} plans (and the scenario alone) run in {search:.1f}s ({rate}), {len(found.failures)} failures "
+          f"shrunk in {found.wall.get('shrink_s', 0.0):.1f}s; {wall:.1f}s wall time in all")
+    print(f"{len(failed)} plans broke a property, {len([r for r in found.invalid if r['plan'] > 0])} could not be "
           "carried out")
     if found.results[0]["status"] == "failed":
         broken = ", ".join(v["property"] for v in found.results[0]["violations"])

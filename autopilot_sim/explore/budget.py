@@ -38,7 +38,7 @@ FAULT_KINDS = ("crash", "pause", "partition", "cut", "loss")
 #: Budget count keys → fault kind.
 COUNT_KEYS = {"crash": "crash", "pause": "pause", "partition": "partition", "cut": "cut", "loss_windows": "loss"}
 _OPS = {
-    **{key: ("<=",) for key in COUNT_KEYS},
+    **dict.fromkeys(COUNT_KEYS, ("<=",)),
     "faults": ("<=",),
     "down_for": ("<=", ">="),
     "loss": ("<=", ">="),

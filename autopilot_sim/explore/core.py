@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,8 @@ class Exploration:
     results: list[dict[str, Any]]
     failures: list[FailureFiles]
     classes: list[FailureClass]
+    #: Wall time of the search and of the shrinking, in seconds (console only, never in a file).
+    wall: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -95,7 +98,7 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
-        return Client(scheduler, timeout="10s"), True
+        return Client(scheduler, timeout="10s"), True  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise ExploreError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
@@ -156,7 +159,7 @@ def _map(func: Any, tasks: list[Any], workers: int | None, client: Any, bar: Any
 def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_BUDGET, plans: int,
             properties: list[str] | tuple[str, ...] = (), workers: int | None = None, scheduler: Any = None,
             root_seed: int | None = None, out: str | os.PathLike[str] | None = None,
-            progress: bool = False, max_shrink_runs: int = 120) -> Exploration:
+            progress: bool = False, max_shrink_runs: int = 120, keep_servers: bool = False) -> Exploration:
     """Explore `plans` random fault plans of `budget` on top of `scenario` and shrink every
     failure (see the module docstring for the files written to `out`).
 
@@ -164,7 +167,8 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
     expect; safety is always checked). `root_seed`: plans and their seeds derive from it
     (default: the scenario's seed). `workers` / `scheduler`: as for `sweep`. Raises
     `ExploreError` before running anything when the exploration cannot start, `ScenarioError`
-    when the scenario file is invalid.
+    when the scenario file is invalid. `max_shrink_runs` bounds the runs of one shrink;
+    `keep_servers` keeps the cluster's size while shrinking.
 
     Example::
 
@@ -198,6 +202,8 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
     if workers is not None and workers < 1:
         raise ExploreError(f"--workers must be at least 1, got {workers}")
     eligible, droppable = _fault_servers(base)
+    if keep_servers:
+        droppable = []
     if not eligible:
         raise ExploreError(f"{filename}: every server is named by the scenario's own crash, restart, pause, "
                            "leave or upgrade events; faults would collide with them")
@@ -217,16 +223,20 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
         meta = {"scenario": filename, "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
                 "budget": parsed.canonical(), "properties": [p.label for p in props], "root_seed": root,
                 "plans": plans, "fault_servers": eligible, "droppable_servers": droppable,
-                "max_shrink_runs": max_shrink_runs}
+                "max_shrink_runs": max_shrink_runs, "keep_servers": keep_servers}
         (out_dir / EXPLORE_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (out_dir / PLANS_FILE).write_text("".join(_dumps(p) for p in plan_list), encoding="utf-8")
 
     client, owned = _connect(scheduler) if scheduler is not None else (None, False)
+    clock = time.perf_counter()
+    wall: dict[str, float] = {}
     try:
         tasks = [(ctx, p["faults"], p["seed"]) for p in plan_list]
         outcomes: dict[int, dict[str, Any]] = dict(_map(run_task, tasks, workers, client,
                                                         _progress(len(tasks), progress, "plan")))
         results = [{"plan": p["plan"], "seed": p["seed"], **outcomes[i]} for i, p in enumerate(plan_list)]
+        wall["search_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         width = max(3, len(str(plans)))
         shrink_tasks = []
         for r in results:
@@ -236,8 +246,9 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
                                      f"{r['plan']:0{width}d}.yaml"))
         shrunk: dict[int, FailureFiles] = dict(_map(shrink_task, shrink_tasks, workers, client,
                                                     _progress(len(shrink_tasks), progress, "shrink")))
+        wall["shrink_s"] = time.perf_counter() - clock
     finally:
-        if owned:
+        if owned and client is not None:
             client.close()
     failures = [shrunk[i] for i in range(len(shrink_tasks))]
     by_plan = {f.index: f for f in failures}
@@ -248,7 +259,7 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
             r["minimal"] = f.faults
             r["minimal_dropped"] = f.dropped
     found = Exploration(filename, parsed, [p.label for p in props], root, plan_list, results, failures,
-                        classify(failures, [p.label for p in props], width))
+                        classify(failures, [p.label for p in props], width), wall)
     if out_dir is not None:
         _write(out_dir, found, width)
     return found

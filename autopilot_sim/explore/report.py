@@ -68,7 +68,7 @@ def report_markdown(found: Exploration) -> str:
     else:
         out.append("None: no plan broke a property.")
     out += ["", "## Properties broken (as found, before shrinking)", ""]
-    counts = {p: 0 for p in found.properties}
+    counts = dict.fromkeys(found.properties, 0)
     for r in found.failed:
         for v in r["violations"]:
             counts[v["property"]] = counts.get(v["property"], 0) + 1

@@ -64,7 +64,8 @@ def failure_yaml(resolved: str, file_name: str, prop: str, paragraph: str, fault
     lines += [f"#   - {f.describe()}" for f in faults] or ["#   (no fault)"]
     lines += [f"# Found as plan {index}:"] + [f"#   - {f.describe()}" for f in original]
     lines += ["#", f"# Run:    autopilot-sim run failures/{file_name} --out runs/{stem} --plot",
-              f"# Check:  autopilot-sim explore failures/{file_name} --plans 0 --property '{prop}' --out runs/{stem}-check",
+              f"# Check:  autopilot-sim explore failures/{file_name} --plans 0 --property '{prop}' "
+              f"--out runs/{stem}-check",
               "#"]
     body = resolved.split("\n", 2)[2] if resolved.startswith("# Resolved") else resolved
     return "\n".join(lines) + "\n" + body

@@ -200,32 +200,32 @@ class _Shrinker:
                 lo = mid
         return hi
 
+    def tune(self, faults: list[Fault], dropped: tuple[str, ...], i: int, key: str, lo: int, hi: int,
+             unit: int) -> list[Fault]:
+        """Fault `i` with its field `key` (a count of `unit` ns; for ``loss``, of hundredths) as
+        small as it can be while the plan still fails."""
+        def value(units: int) -> int | float:
+            return round(units / 100, 2) if key == "loss" else units * unit
+
+        def plan_with(units: int) -> list[Fault]:
+            return [*faults[:i], faults[i].with_(**{key: value(units)}), *faults[i + 1:]]
+
+        units = self.smallest(lo, hi, lambda u: self.fails(plan_with(u), dropped))
+        return plan_with(units)
+
     def tighten(self, faults: list[Fault], dropped: tuple[str, ...]) -> list[Fault]:
         """Shorter faults, then earlier ones, then less loss, one fault at a time."""
         from autopilot_sim.explore.faults import STEP
 
         ctx = self.ctx
         for i in range(len(faults)):
-            def with_length(steps: int, i: int = i) -> bool:
-                return self.fails([*faults[:i], faults[i].with_(length=steps * STEP), *faults[i + 1:]], dropped)
-
-            steps = self.smallest(-(-ctx.down_min // STEP), faults[i].length // STEP, with_length)
-            faults = [*faults[:i], faults[i].with_(length=steps * STEP), *faults[i + 1:]]
+            faults = self.tune(faults, dropped, i, "length", -(-ctx.down_min // STEP), faults[i].length // STEP, STEP)
         for i in range(len(faults)):
-            def with_start(steps: int, i: int = i) -> bool:
-                return self.fails([*faults[:i], faults[i].with_(at=steps * STEP), *faults[i + 1:]], dropped)
-
-            steps = self.smallest(-(-ctx.start // STEP), faults[i].at // STEP, with_start)
-            faults = [*faults[:i], faults[i].with_(at=steps * STEP), *faults[i + 1:]]
+            faults = self.tune(faults, dropped, i, "at", -(-ctx.start // STEP), faults[i].at // STEP, STEP)
         for i in range(len(faults)):
-            if faults[i].kind != "loss":
-                continue
-
-            def with_loss(pct: int, i: int = i) -> bool:
-                return self.fails([*faults[:i], faults[i].with_(loss=pct / 100), *faults[i + 1:]], dropped)
-
-            pct = self.smallest(max(1, round(ctx.loss_min * 100)), round(faults[i].loss * 100), with_loss)
-            faults = [*faults[:i], faults[i].with_(loss=pct / 100), *faults[i + 1:]]
+            if faults[i].kind == "loss":
+                faults = self.tune(faults, dropped, i, "loss", max(1, round(ctx.loss_min * 100)),
+                                   round(faults[i].loss * 100), 1)
         return faults
 
 
@@ -299,7 +299,7 @@ def shrink_task(task: tuple[Context, int, list[dict[str, Any]], int, str, str]) 
     props = [parse_property(p) for p in ctx.properties]
     base = base_scenario(ctx)
     name = f"{base.name}-failure-{file_name.split('.')[0]}"
-    for candidate, drop, shrunk in ((faults, dropped, True), (original, (), False)):
+    for candidate, drop, shrunk in ((faults, dropped, True), (original, (), False)):  # noqa: B007 (used after)
         scenario = compose(ctx, candidate, seed, drop, name=name)
         header_free = scenario.to_resolved_yaml()
         reloaded = load_scenario_text(header_free, file_name)
