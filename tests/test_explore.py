@@ -289,6 +289,16 @@ def test_the_same_seed_gives_the_same_files_on_a_process_pool(explored: tuple[An
     assert (other / "plans.jsonl").read_bytes() != (serial / "plans.jsonl").read_bytes()
 
 
+def test_the_same_seed_gives_the_same_files_on_dask(explored: tuple[Any, Path], scenario: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    _, serial = explored
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+        explore(scenario, budget=BUDGET, plans=6, properties=["alert-fires<=20s"], out=serial.parent / "dask",
+                scheduler=cluster.scheduler_address, root_seed=4)
+    assert _files(serial.parent / "dask") == _files(serial)
+
+
 def test_plans_and_results_are_recorded(explored: tuple[Any, Path]) -> None:
     import json
 

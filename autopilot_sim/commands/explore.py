@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="root seed the plans and their run seeds derive from (default: the scenario's seed)")
     p.add_argument("--out", metavar="DIR", help="exploration directory (default: runs/explore-<scenario name>)")
     p.add_argument("--max-shrink-runs", type=int, default=120, metavar="N",
-                   help="runs one shrink may make (default 120)")
+                   help="runs one shrink may make (default 120; 0 writes the failing plans unshrunk)")
     p.add_argument("--keep-servers", action="store_true",
                    help="shrink faults only, never the cluster (by default servers no event names may be left out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -13,21 +13,24 @@ from autopilot_sim.durations import format_duration
 from autopilot_sim.explore.faults import Fault
 from autopilot_sim.explore.properties import Violation
 
-#: Event kinds that carry a failure's story (the rest stay in the run's events).
-STORY_KINDS = (kinds.CRASH, kinds.RESTART, kinds.PAUSE, kinds.PARTITION, kinds.CUT, kinds.HEAL, kinds.SET_NETWORK,
-               kinds.LEADER_ELECTED, kinds.LEADER_STEPPED_DOWN, kinds.SERF_MEMBER, kinds.REMOVAL, kinds.RAFT_REMOVE,
-               kinds.SAFETY_VIOLATION)
-#: At most this many events are told in the paragraph (the last ones before the violation).
+#: The faults themselves: always told.
+FAULT_KINDS = (kinds.CRASH, kinds.RESTART, kinds.PAUSE, kinds.PARTITION, kinds.CUT, kinds.HEAL, kinds.SET_NETWORK)
+#: What follows from them: the last `TOLD` before the violation are told.
+CONSEQUENCE_KINDS = (kinds.LEADER_ELECTED, kinds.LEADER_STEPPED_DOWN, kinds.SERF_MEMBER, kinds.REMOVAL,
+                     kinds.RAFT_REMOVE, kinds.SAFETY_VIOLATION)
 TOLD = 8
 
 
 def _told_events(result: Any, faults: list[Fault], violation: Violation) -> list[dict[str, Any]]:
+    """The events the paragraph tells: every fault event from the first fault to the violation,
+    and the last `TOLD` consequences (elections, serf verdicts, removals) in that span."""
     if result is None:
         return []
     start = min((f.at for f in faults), default=0)
     stop = violation.t_ns if violation.t_ns is not None else result.summary["duration_ns"]
-    events = [e for e in result.recorder.events if start <= e["t_ns"] <= stop and e["kind"] in STORY_KINDS]
-    return events[-TOLD:]
+    span = [e for e in result.recorder.events if start <= e["t_ns"] <= stop]
+    told = {id(e) for e in [e for e in span if e["kind"] in CONSEQUENCE_KINDS][-TOLD:]}
+    return [e for e in span if e["kind"] in FAULT_KINDS or id(e) in told]
 
 
 def _sentence(text: str) -> str:
@@ -39,9 +42,16 @@ def story_paragraph(scenario: str, index: int, prop: str, violation: Violation, 
                     original: list[Fault], dropped: tuple[str, ...], result: Any) -> str:
     """One paragraph: the minimal plan, the events that led to the violation, the violation."""
     plan = "; ".join(f.describe() for f in faults) if faults else "no fault at all (the scenario fails as it is)"
-    parts = [f"Plan {index} of {scenario} breaks {prop}. Shrunk from {len(original)} fault"
-             f"{'s' if len(original) != 1 else ''} to {len(faults)}: {plan}"
-             + (f", with {', '.join(dropped)} left out of the cluster" if dropped else "") + "."]
+    def count(n: int) -> str:
+        return f"{n} fault{'' if n == 1 else 's'}"
+
+    if not original:
+        head = f"The scenario {scenario} breaks {prop} without any added fault"
+    else:
+        how = (f"shrunk from {count(len(original))} to {count(len(faults))}" if len(faults) != len(original)
+               else f"its {count(len(faults))} shrunk")
+        head = f"Plan {index} of {scenario} breaks {prop}; {how}: {plan}"
+    parts = [head + (f", with {', '.join(dropped)} left out of the cluster" if dropped else "") + "."]
     told = _told_events(result, faults, violation)
     if told:
         parts.append("What happened: " + "; ".join(f"at {e['t']} {e['message']}" for e in told) + ".")
@@ -91,7 +101,8 @@ def story_markdown(file_name: str, prop: str, paragraph: str, violation: Violati
         facts = facts_lines(run_facts(Run.from_result(result)))
         if facts:
             out += ["## " + facts[0].rstrip(":"), "", "```"] + facts[1:] + ["```", ""]
-    out += ["## Reproduce", "", "```", f"autopilot-sim run failures/{file_name} --out runs/{stem} --plot", "```", ""]
+    out += ["## Reproduce", "", "```", f"autopilot-sim run failures/{file_name} --out runs/{stem} --plot"]
     if violation.t_ns is not None:
-        out[-3:-3] = [f"autopilot-sim explain runs/{stem} --at {format_duration(violation.t_ns)}"]
+        out.append(f"autopilot-sim explain runs/{stem} --at {format_duration(violation.t_ns)}")
+    out += ["```", ""]
     return "\n".join(out)
