@@ -20,6 +20,7 @@ from autopilot_sim.explore.properties import Property, check
 from autopilot_sim.explore.worker import FAILED, INVALID, PASSED, Context, evaluate, shrink
 from autopilot_sim.scenario import load_scenario
 
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 #: Three servers for a minute: small and fast (a run is ~0.05 s of wall time).
 SCENARIO_TEXT = """version: 1
 name: explore-test
@@ -220,6 +221,29 @@ def test_shrinking_never_returns_a_plan_that_passes(scenario: Path) -> None:
             assert evaluate(ctx, faults, 3, dropped).fails(v.prop), (plan, v.prop, faults, dropped)
 
 
+def test_shrinking_leaves_out_two_servers_at_a_time_but_never_one_a_fault_names(tmp_path: Path) -> None:
+    """Three servers each alone (of five) lose the quorum; of three, too. The two servers no
+    fault names go; a cluster never shrinks below three."""
+    path = tmp_path / "five.yaml"
+    path.write_text(SCENARIO_TEXT.replace("servers: 3", "servers: 5"), encoding="utf-8")
+    ctx = ctx_for(path, "no-quorum-loss", droppable=("node1", "node2", "node3", "node4", "node5"))
+    planted = Fault("partition", 10 * SECOND, 1 * SECOND, groups=(("node1",), ("node2",), ("node3",)))
+    faults, dropped, _ = shrink(ctx, [planted], 11, "no-quorum-loss")
+    assert (faults, dropped) == ([planted], ("node5", "node4"))
+    assert evaluate(ctx, faults, 11, dropped).fails("no-quorum-loss")
+
+
+def test_servers_are_left_out_only_when_the_scenario_aims_at_none() -> None:
+    from autopilot_sim.explore.core import fault_servers
+
+    demo = load_scenario(SCENARIOS / "demo.yaml")  # crash: follower, partition: [[leader]]
+    assert fault_servers(demo) == (["node1", "node2", "node3", "node4", "node5"], [])
+    stale = load_scenario(SCENARIOS / "stale-suspicion-removal.yaml")  # names node1 and node4
+    assert fault_servers(stale) == (["node1", "node2", "node3", "node4", "node5"], [])
+    crash = load_scenario(SCENARIOS / "follower-crash-cleanup.yaml")  # crash: node5
+    assert fault_servers(crash)[0] == ["node1", "node2", "node3", "node4"]
+
+
 # ----------------------------------------------------------------------------- exploration
 
 BUDGET = "crash<=1, loss<=0.05, down_for>=30s, down_for<=40s"
@@ -350,9 +374,6 @@ def test_an_existing_exploration_is_not_overwritten(scenario: Path, tmp_path: Pa
 
 
 # ------------------------------------------------------------------ the scenarios it found
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
 
 @pytest.mark.parametrize("name, removed, heal, verdict", [
     ("stale-suspicion-removal", "node1", 82 * SECOND, 93_920_134_025),

@@ -103,12 +103,15 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
         raise ExploreError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
-def _fault_servers(base: Any) -> tuple[list[str], list[str]]:
+def fault_servers(base: Any) -> tuple[list[str], list[str]]:
     """(servers faults may name, servers a shrink may leave out), both in cluster order.
 
     Faults leave alone a server that the scenario's own crash/restart/pause/leave/force_leave/
-    upgrade events name (they would collide). Servers can be left out only of a plain cluster
-    (no Enterprise features, every server bootstraps) and only those the scenario never names."""
+    upgrade events name (they would collide). Servers can be left out only where that cannot
+    change what the scenario itself does: a plain cluster (no Enterprise features, every server
+    bootstraps) whose own events aim at no server at all (no role targets either: `crash:
+    follower` on a smaller cluster is another fault), and only servers that no link or
+    expectation names."""
     from autopilot_sim.scenario import parse_target
 
     names = list(base.cluster.server_names)
@@ -128,7 +131,8 @@ def _fault_servers(base: Any) -> tuple[list[str], list[str]]:
     for exp in base.expect:
         named.update((exp.servers or {}).keys())
     eligible = [n for n in names if n not in lifecycle]
-    plain = not base.cluster.enterprise and base.cluster.bootstrap_expect == len(names)
+    targeted = any(event.references() or event.kind == "join" for event in base.events)
+    plain = not base.cluster.enterprise and base.cluster.bootstrap_expect == len(names) and not targeted
     droppable = [n for n in names if n not in named] if plain else []
     return eligible, droppable
 
@@ -201,7 +205,7 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
         raise ExploreError("choose either --workers (local pool) or --scheduler (Dask), not both")
     if workers is not None and workers < 1:
         raise ExploreError(f"--workers must be at least 1, got {workers}")
-    eligible, droppable = _fault_servers(base)
+    eligible, droppable = fault_servers(base)
     if keep_servers:
         droppable = []
     if not eligible:

@@ -20,6 +20,10 @@ from autopilot_sim.explore.faults import Fault, plan_conflict, plan_events
 from autopilot_sim.explore.properties import Property, Violation, check, parse_property
 
 PASSED, FAILED, INVALID = "passed", "failed", "invalid"
+#: Shrinking never leaves a cluster with fewer servers than this (a quorum that can lose one).
+MIN_SERVERS = 3
+#: Server pairs one pass of `_Shrinker.drop_servers` tries.
+PAIR_TRIES = 6
 #: A crash of the simulator itself (not a scenario error): reported like a broken property.
 RUN_ERROR = "run-error"
 
@@ -172,16 +176,22 @@ class _Shrinker:
         return faults
 
     def drop_servers(self, faults: list[Fault], dropped: tuple[str, ...]) -> tuple[str, ...]:
-        """Leave out servers, last first, while the plan still fails."""
-        for name in reversed(self.ctx.droppable):
-            if name in dropped:
-                continue
-            if len(self.ctx.droppable) - len(dropped) <= 0:
-                break
-            candidate = (*dropped, name)
-            if len(_servers(self.ctx, candidate)) >= 1 and self.fails(faults, candidate):
-                dropped = candidate
-        return dropped
+        """Leave out two servers at a time (a cluster keeps its parity: 5 → 3, never below
+        `MIN_SERVERS`), the last ones first, while the plan still fails. A pair is tried only when
+        no fault names either server; at most `PAIR_TRIES` pairs per pass."""
+        while True:
+            left = [n for n in self.ctx.droppable if n not in dropped]
+            if len(_servers(self.ctx, dropped)) - 2 < MIN_SERVERS:
+                return dropped
+            named = {s for f in faults for s in f.servers()}
+            free = [n for n in reversed(left) if n not in named]
+            pairs = [(a, b) for i, a in enumerate(free) for b in free[i + 1:]][:PAIR_TRIES]
+            for a, b in pairs:
+                if self.fails(faults, (*dropped, a, b)):
+                    dropped = (*dropped, a, b)
+                    break
+            else:
+                return dropped
 
     def smallest(self, lo: int, hi: int, fails_at: Any) -> int:
         """The smallest value in [lo, hi] (hi fails) found by bisection: lo first, then at most
@@ -231,7 +241,8 @@ class _Shrinker:
 
 def shrink(ctx: Context, faults: list[Fault], seed: int, target: str) -> tuple[list[Fault], tuple[str, ...], int]:
     """Shrink a plan that fails `target` (a property label) with `seed`: passes of fault removal
-    (delta debugging), dropping servers (only `ctx.droppable` ones, never one a fault names),
+    (delta debugging), dropping servers (two at a time, only `ctx.droppable` ones, never one a
+    fault names),
     shorter faults, earlier faults and less loss, repeated until a pass changes nothing or the
     run budget (`ctx.max_runs`) is spent. The seed is kept. Every step is taken only when the
     smaller plan was run and still failed `target`, so the result always fails it.
