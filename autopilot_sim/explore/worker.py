@@ -242,9 +242,8 @@ class _Shrinker:
 def shrink(ctx: Context, faults: list[Fault], seed: int, target: str) -> tuple[list[Fault], tuple[str, ...], int]:
     """Shrink a plan that fails `target` (a property label) with `seed`: passes of fault removal
     (delta debugging), dropping servers (two at a time, only `ctx.droppable` ones, never one a
-    fault names),
-    shorter faults, earlier faults and less loss, repeated until a pass changes nothing or the
-    run budget (`ctx.max_runs`) is spent. The seed is kept. Every step is taken only when the
+    fault names), shorter faults, earlier faults and less loss, repeated until a pass changes
+    nothing or the run budget (`ctx.max_runs`) is spent. The seed is kept. Every step is taken only when the
     smaller plan was run and still failed `target`, so the result always fails it.
     Returns (faults, dropped servers, runs made)."""
     s = _Shrinker(ctx, seed, target)
