@@ -7,7 +7,8 @@ Explores the same plans twice — `explore(..., workers=1)` and `explore(..., wo
 
 * the search: plans run and judged per second (the baseline run included);
 * the shrinking: failures shrunk, runs made, seconds;
-* plans per second overall (search + shrinking), and that both explorations wrote the same files.
+* plans per second overall (search + shrinking), and that both explorations wrote the same files;
+* the CPU time per plan in process (1 worker): what 2 idle cores could reach, whatever the load.
 
 The load average is printed: the machine is shared, and wall time measures the neighbours too.
 
@@ -40,11 +41,12 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def measure(path: Path, plans: int, workers: int, out: Path) -> dict[str, float]:
-    """One exploration's figures."""
-    start = time.perf_counter()
+def measure(path: Path, plans: int, workers: int, out: Path) -> dict[str, float | None]:
+    """One exploration's figures (CPU time only means something in process, with 1 worker)."""
+    start, cpu = time.perf_counter(), time.process_time()
     found = explore(path, budget=BUDGET, plans=plans, properties=PROPERTIES, workers=workers, out=out)
     wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     search = found.wall["search_s"]
     return {
         "workers": workers,
@@ -56,6 +58,7 @@ def measure(path: Path, plans: int, workers: int, out: Path) -> dict[str, float]
         "shrink_s": round(found.wall["shrink_s"], 3),
         "wall_s": round(wall, 3),
         "plans_per_s_overall": round(plans / wall, 2),
+        "cpu_s_per_plan": round(cpu / (plans + 1), 4) if workers == 1 else None,
     }
 
 
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  workers {r['workers']}: search {r['search_plans_per_s']:.2f} plans/s ({r['search_s']:.1f}s), "
               f"{r['failures']} failures shrunk in {r['shrink_s']:.1f}s ({r['shrink_runs']} runs), "
               f"{r['plans_per_s_overall']:.2f} plans/s overall")
+    cpu = rows[0]["cpu_s_per_plan"]
+    print(f"  CPU time per plan in process: {cpu:.3f}s, i.e. at most {2 / cpu:.1f} plans/s on 2 idle cores")
     print(f"  same files with 1 and 2 workers: {same}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "identical": same, "load": load}, indent=2) + "\n",
