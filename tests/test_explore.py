@@ -367,6 +367,20 @@ def test_bad_input_exits_2_with_the_reason(scenario: Path, tmp_path: Path, capsy
     assert message in err and not (tmp_path / "x" / "results.jsonl").exists()
 
 
+def test_keep_servers_leaves_the_cluster_whole(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "five.yaml"
+    path.write_text(SCENARIO_TEXT.replace("servers: 3", "servers: 5"), encoding="utf-8")
+    assert main(["explore", str(path), "--plans", "0", "--workers", "1", "--quiet", "--property", "safety",
+                 "--out", str(tmp_path / "whole"), "--keep-servers"]) == 0
+    meta = json.loads((tmp_path / "whole" / "explore.json").read_text(encoding="utf-8"))
+    assert meta["keep_servers"] is True and meta["droppable_servers"] == []
+    explore(path, plans=0, properties=["safety"], workers=1, out=tmp_path / "shrinkable")
+    meta = json.loads((tmp_path / "shrinkable" / "explore.json").read_text(encoding="utf-8"))
+    assert meta["droppable_servers"] == ["node1", "node2", "node3", "node4", "node5"]
+
+
 def test_an_existing_exploration_is_not_overwritten(scenario: Path, tmp_path: Path) -> None:
     (tmp_path / "explore.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ExploreError, match="already holds an exploration"):
