@@ -122,7 +122,8 @@ class UpgradeSpec(ScenarioModel):
     """Restart a server on a new version. YAML: ``{server, version[, upgrade_version][, down_for]}``.
 
     Without ``down_for`` the server stops and starts again at the same instant; with it, it stops
-    (without leaving, as on SIGTERM: see `rolling`) and starts on the new version that much later.
+    without leaving (a Nomad server does not leave on SIGTERM by default) and starts on the new
+    version that much later, with its Raft state.
     """
 
     server: Target = Field(description="The server to upgrade.")

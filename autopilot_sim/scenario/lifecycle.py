@@ -223,10 +223,10 @@ def _rolling(walk: _Walk, i: int, event: Event) -> None:
             walk.defer(step.up_at, partial(_rolling_up, walk, i, step))
         return
     # The run chooses the order: each server must be running now; any may be down until the end.
-    for j, name in enumerate(servers):
-        path = (*base, "servers", j) if names is not None else (*base, "servers")
-        _needs_up(walk, path, name, at, "a rolling restart")
-    if names is None and not certain:
+    if names is not None:  # (all means the servers running then: nothing to require of them)
+        for j, name in enumerate(servers):
+            _needs_up(walk, (*base, "servers", j), name, at, "a rolling restart")
+    elif not certain:
         walk.notes.append(((*base, "servers"), f"checked at run time: which servers are running at {at} (so "
                                                "which servers all means) depends on an earlier event aimed at "
                                                "a role", False))
@@ -285,7 +285,10 @@ def _join(walk: _Walk, i: int, event: Event) -> None:
     if states <= {ABSENT, LEFT}:
         pass
     elif not states & {ABSENT, LEFT}:
-        if states & {CRASHED, STOPPED} and UP not in states:
+        if states == {STOPPED}:
+            walk.issues.append((path, f'server "{name}" is down for a while at {at}{walk.why(name)} and starts '
+                                      "again by itself, still a member: join a new server under a new name", False))
+        elif CRASHED in states and UP not in states:
             walk.issues.append((path, f'server "{name}" crashed{walk.why(name)} and is still a member at {at}: '
                                       f"restart it (restart: {name}) to bring it back, or join a new server "
                                       "under a new name (the simulator names a server's Raft ID after it, so "

@@ -123,7 +123,11 @@ Servers = Annotated[
 
 class RollingRestartSpec(ScenarioModel):
     """Restart (or upgrade) servers one at a time. YAML: ``{servers, order, interval, down_for[,
-    version]}``; see the module docstring for the defaults and what each order means."""
+    version]}``. Step k stops its server at ``at + (k-1) × interval`` without a leave (what
+    ``systemctl restart nomad`` does: a Nomad server does not leave on SIGTERM by default) and starts
+    it ``down_for`` later with its Raft state. ``as-listed`` is fixed before the run (the resolved
+    scenario.yaml lists the steps in a comment); ``leader-last`` is chosen when the event fires and
+    ``followers-first`` at each step, and events.jsonl records the servers chosen."""
 
     servers: Servers = Field(
         "all", description="all (default: every server running when it starts, in the scenario's order) "
