@@ -308,7 +308,8 @@ LIFE = {
         "t.yaml:4:50: events[0].rolling_restart.servers[1]: node2 is not running at 10s: it crashed (events[1] "
         "crash at 5s); a rolling restart needs a running server"),
     "all_with_nothing_running": (
-        ["{at: 1s, crash: node1}", "{at: 2s, crash: node2}", "{at: 3s, crash: node3}", "{at: 10s, rolling_restart: {}}"],
+        ["{at: 1s, crash: node1}", "{at: 2s, crash: node2}", "{at: 3s, crash: node3}",
+         "{at: 10s, rolling_restart: {}}"],
         "t.yaml:7:32: events[3].rolling_restart.servers: no server is running at 10s: servers: all restarts the "
         "servers running when the rolling restart starts"),
     "crash_during_an_upgrades_downtime": (

@@ -36,8 +36,9 @@ set_autopilot             `AutopilotPatch` — ``.changes()`` the config keys wr
 
 A scenario's events may be written in any order: `Scenario` sorts them stably by ``at`` (events
 at the same time keep file order) and each keeps its place in the file (``event.index``) and its
-line, so messages point at what the user wrote. Events at the same time apply in file order. What each kind needs of its server (running,
-crashed, left) is checked before the run, in `lifecycle`.
+line, so messages point at what the user wrote. Events at the same time apply in file order.
+What each kind needs of its server (running, crashed, left, down for a while) is checked before
+the run, in `lifecycle`.
 """
 
 from __future__ import annotations

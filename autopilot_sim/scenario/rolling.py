@@ -215,5 +215,6 @@ def expansion_comment(spec: RollingRestartSpec, at: int) -> list[str]:
             who = f"{step.server} " if step.server is not None else ""
             lines.append(f"step {step.label}: {who}down {fmt(step.down_at)}, up {fmt(step.up_at)}")
     if not spec.static or names is None:
-        lines.append("the servers chosen are in events.jsonl (the rolling_restart line's order_used, and each step's line)")
+        lines.append("the servers chosen are in events.jsonl (the rolling_restart line's order_used, and each "
+                     "step's line)")
     return lines
