@@ -278,12 +278,24 @@ def test_set_events_no_longer_demands_time_order(tmp_path: Path) -> None:
 
 
 def test_a_run_error_names_the_event_by_its_place_in_the_file() -> None:
+    # Written after the crash, fired before it: leader-last (seed 1: node2 leads) stops node1 at 10s,
+    # node2 from 40s to 1m5s, so the crash at 50s (only a note before the run) finds it down.
     s = load("{at: 50s, crash: node2}", "{at: 10s, rolling_restart: {servers: [node1, node2], interval: 30s, "
              "down_for: 25s}}")
+    assert [e.index for e in s.events] == [1, 0]
     with pytest.raises(ScenarioRunError) as info:
         Simulation(s).run()
-    assert info.value.index in (0, 1)
-    assert str(info.value).startswith(("line 4: events[0].crash at 50s", "line 5: events[1].rolling_restart at"))
+    assert str(info.value) == "line 4: events[0].crash at 50s: node2 is already down"
+
+
+def test_a_step_that_finds_its_server_down_stops_the_run_at_the_rolling_restart() -> None:
+    s = load("{at: 10s, rolling_restart: {servers: [node1, node2], order: followers-first, interval: 30s}}",
+             "{at: 15s, crash: leader}")
+    with pytest.raises(ScenarioRunError) as info:
+        Simulation(s).run()
+    assert str(info.value) == (
+        "line 4: events[0].rolling_restart at 40s: rolling restart step 2/2: node2 is already down (an earlier "
+        "event took it down); a step stops a running server")
 
 
 # --- lifecycle -----------------------------------------------------------------------------------
@@ -366,3 +378,17 @@ def test_resolved_scenario_reruns_to_identical_files(tmp_path: Path) -> None:
     assert names == sorted(p.name for p in second.iterdir()) and "events.jsonl" in names
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_story_and_labels_call_a_step_a_stop(tmp_path: Path) -> None:
+    from autopilot_sim.facts import run_facts
+    from autopilot_sim.rundata import event_labels, load_run
+
+    s = load("{at: 20s, rolling_restart: {servers: [node1, node2], order: as-listed, interval: 20s, down_for: 10s}}",
+             head=ROLLING)
+    run = load_run(Simulation(s).run().write(tmp_path / "run"))
+    texts = [f.text for f in run_facts(run) if f.server == "node1"]
+    assert any("from its stop at 20s" in t for t in texts), texts
+    labels = [label for _, _, label in event_labels(run)]
+    assert "rolling restart (as-listed); stop node1 (1/2)" in labels or "stop node1 (1/2)" in labels, labels
+    assert "restart node1 (1/2)" in labels
