@@ -392,3 +392,25 @@ def test_story_and_labels_call_a_step_a_stop(tmp_path: Path) -> None:
     labels = [label for _, _, label in event_labels(run)]
     assert "rolling restart (as-listed); stop node1 (1/2)" in labels or "stop node1 (1/2)" in labels, labels
     assert "restart node1 (1/2)" in labels
+
+
+def test_the_live_api_takes_a_rolling_restart_and_runs_its_steps() -> None:
+    from api_support import FakeClock, Raw, scenario, served, wait_for
+
+    clock = FakeClock()
+    with served(scenario(servers=3), speed=1.0, start_at="5s", clock=clock) as server:
+        raw = Raw(server)
+        status, result = raw.json("POST", "/v1/sim/events",
+                                  {"rolling_restart": {"servers": ["node3", "node1"], "order": "as-listed",
+                                                       "interval": "4s", "down_for": "2s"}})
+        assert status == 200 and result["Kind"] == "rolling_restart"
+        assert any(m.startswith("rolling restart step 1/2: node3 down for 2s") for m in result["Messages"])
+        clock.advance(20)
+        assert wait_for(lambda: raw.json("GET", "/v1/sim/time")[1]["TimeNs"] >= 20 * SECOND)
+        events = raw.json("GET", "/v1/sim/events")[1]["Events"]
+        steps = [(e["kind"], e["server"], e["step"]) for e in events if e.get("cause") == "rolling_restart"]
+        assert steps == [("crash", "node3", "1/2"), ("restart", "node3", "1/2"), ("crash", "node1", "2/2"),
+                         ("restart", "node1", "2/2")]
+        status, _, text = raw.request("POST", "/v1/sim/events", '{"rolling_restart": {"order": "random"}}')
+        assert status == 400 and b"rolling_restart.order: expected leader-last | followers-first | as-listed" in text
+        raw.close()
