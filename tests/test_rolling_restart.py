@@ -414,3 +414,13 @@ def test_the_live_api_takes_a_rolling_restart_and_runs_its_steps() -> None:
         status, _, text = raw.request("POST", "/v1/sim/events", '{"rolling_restart": {"order": "random"}}')
         assert status == 400 and b"rolling_restart.order: expected leader-last | followers-first | as-listed" in text
         raw.close()
+
+
+def test_all_leaves_out_a_server_that_is_leaving() -> None:
+    # node3's process still runs while its leave spreads; it is no longer a server to restart.
+    s = load("{at: 10s, leave: node3}", "{at: 10s, rolling_restart: {order: as-listed, interval: 5s, down_for: 2s}}")
+    assert s.notes() == []
+    events = run_events(s)
+    start = next(e for e in events if e["kind"] == "rolling_restart")
+    assert start["servers"] == ["node1", "node2"] == start["order_used"]
+    assert [e["server"] for e in events if e.get("cause") == "rolling_restart"] == ["node1"] * 2 + ["node2"] * 2

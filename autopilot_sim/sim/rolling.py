@@ -43,7 +43,7 @@ class RollingRestart:
         sim, spec, cluster = self.sim, self.spec, self.sim.cluster
         now = cluster.now
         if spec.names is None:
-            servers = [n for n in sim.scenario.server_names() if n in cluster.servers and cluster.servers[n].up]
+            servers = sim.running_servers()
             if not servers:
                 raise _fail(self.event, self.index, now, "no server is running: servers: all has nothing to restart")
         else:

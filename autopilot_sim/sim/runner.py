@@ -323,6 +323,12 @@ class Simulation:
         assert self.nomad is not None
         return self.nomad
 
+    def running_servers(self) -> list[str]:
+        """The servers whose process runs now and that are not leaving, in the scenario's order
+        (``cluster.servers``, then joins): what a rolling restart's ``servers: all`` covers."""
+        names = self.scenario.server_names()
+        return [n for n in names if n in self.cluster.servers and self.cluster.servers[n].up and n not in self._left]
+
     def stop_server(self, name: str) -> None:
         """Stop a running server's process without a leave: to its peers, a crash."""
         if self.nomad is not None:
