@@ -9,7 +9,8 @@ from a run directory, and they are the same for the same scenario and seed on an
     One record per crash of a server (a stop without leave — a rolling restart's step, an upgrade
     with ``down_for`` — is a crash to the cluster, recorded as one with a ``cause``), and per
     pause at least as long as the gossip layer's fastest possible failure verdict
-    (`detection_floor_ns`: memberlist's probe timeout plus its minimum suspicion timeout, ``SuspicionMult × max(1, log10 n) × ProbeInterval``; 33 s with
+    (`detection_floor_ns`: memberlist's probe timeout plus its minimum suspicion timeout,
+    ``SuspicionMult × max(1, log10 n) × ProbeInterval``; 33 s with
     the WAN defaults and up to 10 servers). Shorter pauses cannot make serf mark anyone failed
     and are not episodes. An episode of a crash ends when the server is restarted (``restart``
     or ``upgrade`` — an upgrade restarts at once, so it is no episode of its own); one of a pause
