@@ -23,10 +23,10 @@ Keys and defaults:
 
 What a step does. ``systemctl restart nomad`` sends SIGTERM and starts the process again. A
 Nomad server does not leave on SIGTERM or SIGINT by default (agent ``leave_on_terminate`` and
-``leave_on_interrupt`` are false): it stops Raft and serf without a word to its peers, so to
-the rest of the cluster a stop *is* a crash — no leave message, no Raft RemoveServer, serf has
-to detect it by failed probes, and its Raft state (term, vote, log) is on disk when it starts
-again. A step is therefore a ``crash`` record when it stops and a ``restart`` (or, with
+``leave_on_interrupt`` are false, docs/behaviour/gossip.md §6.7): it stops Raft and serf without
+a word to its peers, so to the rest of the cluster a stop *is* a crash — no leave message, no
+Raft RemoveServer, serf has to detect it by failed probes, and its Raft state (term, vote, log)
+is on disk when it starts again. A step is therefore a ``crash`` record when it stops and a ``restart`` (or, with
 ``version``, an ``upgrade``) record when it starts; both lines carry ``step: "k/n"`` and say
 "rolling restart step k/n" in the story.
 

@@ -13,7 +13,7 @@ from a run directory, and they are the same for the same scenario and seed on an
     ``SuspicionMult × max(1, log10 n) × ProbeInterval``; 33 s with
     the WAN defaults and up to 10 servers). Shorter pauses cannot make serf mark anyone failed
     and are not episodes. An episode of a crash ends when the server is restarted (``restart``
-    or ``upgrade`` — an upgrade restarts at once, so it is no episode of its own); one of a pause
+    or ``upgrade`` — an upgrade without ``down_for`` restarts at once, so it is no episode of its own); one of a pause
     ends when the process resumes (pause start + its length); a crash during a pause ends the
     pause's episode and starts a crash episode. An episode still open when the run ends is cut
     at the end of the run (``ended_s`` null). Fields, all times in seconds:
