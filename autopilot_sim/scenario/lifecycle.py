@@ -162,7 +162,7 @@ def _step(walk: _Walk, i: int, event: Event) -> None:
         elif kind == "upgrade" and event.upgrade is not None and event.upgrade.down_for is not None:
             back = event.at + event.upgrade.down_for
             walk.set(name, STOPPED, i, f"upgrade at {at}, down until {fmt(back)}")
-            walk.defer(back, lambda: walk.set(name, UP, i, f"upgrade done at {fmt(back)}"))
+            walk.defer(back, partial(_back_up, walk, name, i, f"upgrade done at {fmt(back)}"))
     elif kind == "restart":
         if states == {UP}:
             walk.issues.append((path, f"{name} is running at {at}; restart starts a server that crashed "
@@ -272,8 +272,13 @@ def _rolling_down(walk: _Walk, i: int, base: tuple[str | int, ...], spec: Rollin
 
 def _rolling_up(walk: _Walk, i: int, step: Step) -> None:
     assert step.server is not None
-    if walk.states[step.server] == {STOPPED}:
-        walk.set(step.server, UP, i, f"rolling restart step {step.label} done at {fmt(step.up_at)}")
+    _back_up(walk, step.server, i, f"rolling restart step {step.label} done at {fmt(step.up_at)}")
+
+
+def _back_up(walk: _Walk, name: str, i: int, what: str) -> None:
+    """A stopped server starts again by itself (unless an error already said otherwise)."""
+    if walk.states[name] == {STOPPED}:
+        walk.set(name, UP, i, what)
 
 
 def _join(walk: _Walk, i: int, event: Event) -> None:
