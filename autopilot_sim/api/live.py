@@ -19,6 +19,11 @@ time processed, none at or after it — exactly the state ``env.run(until=now)``
 slices stop in between cannot change what happens (SimPy orders events by time, priority and
 creation order, and slicing creates none), so `replay` re-runs a served session from its
 ``events.jsonl`` in virtual time and reproduces its run directory byte for byte.
+
+Why one module of ~750 lines: the thread loop, the command handlers and `replay` act on the same
+private state (pending writes and transfers, the failure, the clean-boundary clock), and `replay`
+drives the very handlers the thread uses, so a replay cannot drift from a session. Splitting them
+would make that state a public surface for one caller.
 """
 
 from __future__ import annotations
@@ -173,6 +178,17 @@ class LiveSimulation:
     def running(self) -> bool:
         """Whether the simulation thread is alive."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def paused(self) -> bool:
+        """Whether simulated time is held (``/v1/sim/pause``)."""
+        return self._paused
+
+    def wake(self) -> None:
+        """Wake the simulation thread now (a paused one otherwise sleeps up to 0.5 s), e.g. so
+        that it publishes a fresh snapshot for a viewer that just arrived."""
+        with self._cond:
+            self._cond.notify_all()
 
     def start(self) -> None:
         """Start the simulation thread; simulated time starts advancing now."""

@@ -87,7 +87,7 @@ def _number(req: Any, key: str) -> int | Response:
 def sim_view(api: Any, req: Any) -> Response:
     """GET /v1/sim/view[?messages=SEQ][&reports=N]: the current frame, the Raft messages sent
     after SEQ, the health-report timeline points from position N, and the clock."""
-    refused = api._sim_guard(req, ("GET",))
+    refused = api.sim_guard(req, ("GET",))
     if refused is not None:
         return refused
     since_msg = _number(req, "messages")
@@ -121,7 +121,7 @@ STEP_BY = re.compile(r"[1-9][0-9]{0,2}(ms|s)")
 
 def sim_speed(api: Any, req: Any) -> Response:
     """POST /v1/sim/speed with ``{"Speed": X}``: simulated seconds per wall second from now on."""
-    refused = api._sim_guard(req, ("POST", "PUT"))
+    refused = api.sim_guard(req, ("POST", "PUT"))
     if refused is not None:
         return refused
     hint = f'; send {{"Speed": X}} with X from {MIN_SPEED:g} to {MAX_SPEED:g} (simulated seconds per wall second)'
@@ -151,7 +151,7 @@ def sim_speed(api: Any, req: Any) -> Response:
 def sim_step(api: Any, req: Any) -> Response:
     """POST /v1/sim/step[?by=DURATION]: on a paused clock, process the next instant that has
     events (or advance by DURATION, 1ms..999s in whole ms or s); answers the clock."""
-    refused = api._sim_guard(req, ("POST", "PUT"))
+    refused = api.sim_guard(req, ("POST", "PUT"))
     if refused is not None:
         return refused
     raw = first(req.query, "by")
