@@ -483,7 +483,7 @@ class NomadApi:
         from autopilot_sim.scenario.events import Event
         from autopilot_sim.scenario.jsonschema import valid_keys
         from autopilot_sim.scenario.loader import YAML_CONTEXT
-        from autopilot_sim.scenario.types import parse_target
+        from autopilot_sim.scenario.types import describe, parse_target
 
         hint = f"; send one scenario event without \"at\", e.g. {EVENT_EXAMPLE}"
         if not req.body:
@@ -516,7 +516,8 @@ class NomadApi:
             if ref.name is not None and ref.name not in known:
                 close = difflib.get_close_matches(ref.name, sorted(known), n=1)
                 maybe = f'; did you mean "{close[0]}"?' if close else ""
-                return _text(400, f'Error parsing event: {_event_path(path)}: unknown server "{ref.name}"{maybe} '
+                return _text(400, f"Error parsing event: {_event_path(path)}: unknown server "
+                                  f"{describe(ref.name)}{maybe} "
                                   f"(servers: {', '.join(sorted(known))}; or a role: leader, follower, voter, "
                                   "non-voter, optionally indexed like follower[1])")
         if event.join is not None and not event.join.version_given:

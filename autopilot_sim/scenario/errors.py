@@ -39,8 +39,18 @@ class LocatedError:
         where = self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
         # For an override the location already names the key: don't repeat it.
         if self.path and not (self.line is None and self.file == f"--set {self.path}"):
-            return f"{where}: {self.path}: {self.message}"
-        return f"{where}: {self.message}"
+            return one_line(f"{where}: {self.path}: {self.message}")
+        return one_line(f"{where}: {self.message}")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """An error stays one line whatever the user's values hold: control characters (a newline or
+    tab inside a quoted name) are shown escaped, as ``\\n``, ``\\t`` or ``\\x1b``."""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
 class ScenarioError(ValueError):
