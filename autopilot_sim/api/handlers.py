@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -60,6 +61,9 @@ from autopilot_sim.autopilot.config import AutopilotConfig, ConfigWireError, par
 from autopilot_sim.autopilot.report import NO_LEADER_ERROR
 from autopilot_sim.durations import DurationError, parse_duration
 from autopilot_sim.web import endpoints as web
+
+if TYPE_CHECKING:
+    from autopilot_sim.web.view import LiveView
 
 INVALID_METHOD = "Invalid method"
 PERMISSION_DENIED = "Permission denied"
@@ -93,8 +97,8 @@ class _Request:
         self.query = query
         self.headers = headers
         self.body = body
-        values = query.get("pretty")
-        self.pretty = bool(values) and (values[0] == "" or values[0] != "0")
+        values = query.get("pretty") or []
+        self.pretty = bool(values) and values[0] != "0"  # ?pretty, ?pretty=1: on; ?pretty=0: off
         self._token: str | None = None
 
     @property
@@ -115,7 +119,9 @@ class NomadApi:
         self.live = live
         self.acl = acl if acl is not None else AclPolicy(live.scenario.acl)
         self.region = live.scenario.cluster.region
-        self._routes = {
+        #: The dashboard's view of `live` (web.endpoints.live_view makes it on first use).
+        self.web_view: LiveView | None = None
+        self._routes: dict[str, Callable[[_Request], Response]] = {
             "/v1/operator/autopilot/configuration": self._autopilot_configuration,
             "/v1/operator/autopilot/health": self._autopilot_health,
             "/v1/status/leader": self._status_leader,

@@ -32,16 +32,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopilot_sim.api.snapshot import Snapshot, SnapshotBuilder
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.durations import SECOND, format_duration
 from autopilot_sim.raft import notes
-from autopilot_sim.raft.node import LEADER
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.sim.cluster import SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.runner import RunResult, ScenarioRunError, Simulation
+
+if TYPE_CHECKING:
+    from autopilot_sim.sim.nomad import NomadLayer
 
 #: Longest wall-clock sleep of the simulation thread between slices (seconds). Bounds how
 #: stale a snapshot's clock can be.
@@ -178,6 +181,13 @@ class LiveSimulation:
     def running(self) -> bool:
         """Whether the simulation thread is alive."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def nomad(self) -> NomadLayer:
+        """The run's Nomad layer (a live simulation always runs one)."""
+        layer = self.sim.nomad
+        assert layer is not None, "a live simulation runs the Nomad layer"
+        return layer
 
     @property
     def paused(self) -> bool:
@@ -523,7 +533,7 @@ class LiveSimulation:
         leader = cluster.leader()
         wire = {k: v for k, v in config.to_wire().items() if k not in ("CreateIndex", "ModifyIndex")}
         self.commands += 1
-        index = sim.nomad.write_full_config(config, cas) if leader is not None else 0
+        index = self.nomad.write_full_config(config, cas) if leader is not None else 0
         if not index:
             sim.recorder.event(now, "api_config_write_failed",
                                "API: autopilot configuration write refused: No cluster leader",
@@ -541,7 +551,7 @@ class LiveSimulation:
         if not self._pending:
             return
         cluster = self.sim.cluster
-        results = self.sim.nomad.write_results
+        results = self.nomad.write_results
         keep = []
         for pending in self._pending:
             ok = results.get(pending.index)
@@ -560,7 +570,7 @@ class LiveSimulation:
         sim = self.sim
         now = sim.cluster.now
         self.commands += 1
-        error = sim.nomad.remove_raft_peer(peer)
+        error = self.nomad.remove_raft_peer(peer)
         if error is None:
             sim.recorder.event(now, "api_raft_remove", f"API: Raft peer {peer} removed (RemoveServer)",
                                server=peer, peer=peer)
@@ -602,7 +612,7 @@ class LiveSimulation:
                                by=by, value=value, target=target, noop=True)
             self._finish(command, CommandResult(200, value=reply))
             return
-        if not sim.nomad.transfer_leadership(target):
+        if not self.nomad.transfer_leadership(target):
             failed(500, "leadership transfer in progress")
             return
         sim.recorder.event(now, "api_leadership_transfer",
@@ -632,7 +642,7 @@ class LiveSimulation:
         sim.recorder.event(sim.cluster.now, "api_leadership_transfer_retry",
                            f"API: leadership transfer to {transfer.target} timed out; attempt "
                            f"{transfer.attempts} of {TRANSFER_ATTEMPTS}", target=transfer.target)
-        if not sim.nomad.transfer_leadership(transfer.target):
+        if not self.nomad.transfer_leadership(transfer.target):
             transfer.error = "leadership transfer in progress"
 
     def _resolve_transfers(self) -> None:

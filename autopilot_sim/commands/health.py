@@ -25,7 +25,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `health` subcommand."""
     p = subparsers.add_parser(
         "health", help="the autopilot health report at a moment of a run, and why",

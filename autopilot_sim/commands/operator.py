@@ -249,7 +249,7 @@ _EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``operator autopilot get-config|set-config|health``."""
     operator = subparsers.add_parser(
         "operator", help="Nomad's operator commands against a Nomad-compatible API (e.g. `serve`)",
