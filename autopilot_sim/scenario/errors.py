@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +83,21 @@ def _loc_to_path(loc: tuple[Any, ...], raw: Any, keep_last: bool) -> Path:
     path: list[Any] = []
     node = raw
     for i, seg in enumerate(loc):
-        if ((isinstance(node, dict) and isinstance(seg, str) and seg in node)
-                or (isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node))):
+        if _has(node, seg):
             path.append(seg)
             node = node[seg]
         elif keep_last and i == len(loc) - 1:
             path.append(seg)
     return tuple(path)
+
+
+def _has(node: Any, seg: Any) -> bool:
+    """Whether `seg` is a key of the mapping `node` or an index of the list `node`."""
+    if isinstance(node, dict):
+        return isinstance(seg, str) and seg in node
+    if isinstance(node, (list, tuple)):
+        return isinstance(seg, int) and 0 <= seg < len(node)
+    return False
 
 
 def value_at(raw: Any, path: Path) -> Any:
@@ -165,7 +173,7 @@ def _drop_explained_missing(problems: list[tuple[Path, str, bool]],
     return [p for p in problems if not (p[1] == "missing required key" and p[0] in explained)]
 
 
-def _message(kind: str, err: dict[str, Any], value: Any, ctx: dict[str, Any], path: Path,
+def _message(kind: str, err: Mapping[str, Any], value: Any, ctx: dict[str, Any], path: Path,
              valid_keys: Callable[[Path], list[str]] | None) -> str:
     if kind == "missing":
         return "missing required key"
