@@ -40,7 +40,8 @@ def _entry(record: dict[str, Any], sid: str) -> dict[str, Any] | None:
         return None
     for s in record["health"].get("Servers") or []:
         if s.get("ID") == sid:
-            return s
+            entry: dict[str, Any] = s
+            return entry
     return None
 
 

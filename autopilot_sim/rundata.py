@@ -231,8 +231,8 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
         elif kind == "pause":
             out.append((t, "fault", f"pause {server} {e.get('duration', '')}".rstrip()))
         elif kind == "partition":
-            groups = e.get("groups") or []
-            out.append((t, "fault", "partition " + " | ".join(",".join(g) for g in groups)))
+            sides = e.get("groups") or []
+            out.append((t, "fault", "partition " + " | ".join(",".join(g) for g in sides)))
         elif kind == "cut":
             out.append((t, "fault", f"cut {e.get('source', '')}→{e.get('target', '')}"))
         elif kind == "heal":

@@ -429,3 +429,14 @@ def test_paper_vote_rules_need_prevote_off_and_a_known_value():
     err = only_error(HEAD + "raft:\n  vote_rules: logcabin\n  prevote: false\n")
     assert err.path == "raft.vote_rules" and "hashicorp" in err.message and "paper" in err.message
     load_scenario_text(HEAD + "raft:\n  vote_rules: paper\n  prevote: false\n")
+
+
+def test_an_error_stays_one_line_whatever_the_values_hold():
+    text = ('name: "a\\nb"\nduration: 1m\ncluster: {servers: 3}\n'
+            'events:\n  - {at: 5s, crash: "no\\tde\\u001b1"}\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text)
+    shown = [str(e) for e in info.value.errors]
+    assert all("\n" not in line and "\t" not in line and "\x1b" not in line for line in shown)
+    assert 'invalid name "a\\nb"' in shown[0]
+    assert 'invalid target "no\\tde\\x1b1"' in shown[1]

@@ -23,7 +23,7 @@ from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import ENTERPRISE_CHECK_KEYS, Expectation
 from autopilot_sim.scenario.lifecycle import lifecycle_issues
 from autopilot_sim.scenario.network import LinkSpec
-from autopilot_sim.scenario.types import parse_target
+from autopilot_sim.scenario.types import describe, parse_target
 
 #: (path from the scenario root, message, point at the key rather than the value)
 Issue = tuple[tuple[str | int, ...], str, bool]
@@ -48,7 +48,7 @@ def unknown_server(name: str, known: Sequence[str]) -> str:
              if not _numbered_sibling(name, c)][:1]
     hint = f'; did you mean "{close[0]}"?' if close else ";"
     listing = f"servers are {name_list(known)}" if known else "there are no servers"
-    return f'unknown server "{name}"{hint} {listing}'
+    return f"unknown server {describe(name)}{hint} {listing}"
 
 
 def scenario_issues(
