@@ -43,7 +43,7 @@ the run, in `lifecycle`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
 
@@ -131,7 +131,7 @@ class UpgradeSpec(ScenarioModel):
     version: Version = Field(description="Its new Nomad version.")
     upgrade_version: UpgradeVersion | None = Field(
         None, description="Enterprise: its new custom upgrade version; unset: unchanged.")
-    down_for: StepDuration | None = Field(  # type: ignore[valid-type]
+    down_for: StepDuration | None = Field(
         None, description="How long the server is down before it starts on the new version (at most "
                           "24h); unset: it restarts at once.")
 
@@ -234,7 +234,7 @@ class Event(ScenarioModel):
     @property
     def kind(self) -> EventKind:
         """The event's kind (the one kind field that is set)."""
-        return next(k for k in EVENT_KINDS if getattr(self, k) is not None)  # type: ignore[return-value]
+        return cast(EventKind, next(k for k in EVENT_KINDS if getattr(self, k) is not None))
 
     @property
     def payload(self) -> Any:
@@ -246,9 +246,9 @@ class Event(ScenarioModel):
         """The single server target of crash/restart/leave/force_leave/pause/upgrade, else None."""
         kind = self.kind
         if kind in ("crash", "restart", "leave", "force_leave"):
-            return self.payload
+            return cast(str, self.payload)
         if kind in ("pause", "upgrade"):
-            return self.payload.server
+            return cast(str, self.payload.server)
         return None
 
     @property

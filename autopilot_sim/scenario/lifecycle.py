@@ -138,9 +138,9 @@ def _step(walk: _Walk, i: int, event: Event) -> None:
         return
     target = event.target
     if target is None:  # partition, cut, heal, set_network: roles are resolved when they fire
-        for subpath, ref in event.references():
-            if parse_target(ref).is_role:
-                _role_note(walk, i, event, (*subpath,), ref)
+        for where, text in event.references():
+            if parse_target(text).is_role:
+                _role_note(walk, i, event, (*where,), text)
         return
     subpath: tuple[str | int, ...] = (kind, "server") if kind in ("pause", "upgrade") else (kind,)
     path = ("events", i, *subpath)

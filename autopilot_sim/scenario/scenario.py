@@ -185,8 +185,8 @@ _ResolvedDumper.add_representer(
 def _flowed(node: Any, in_list: bool = False) -> Any:
     """Mark list items, scalar lists and distributions for flow style."""
     if isinstance(node, dict):
-        items = {k: _flowed(v) for k, v in node.items()}
-        return _Flow(items) if in_list or "distribution" in node else items
+        mapping = {k: _flowed(v) for k, v in node.items()}
+        return _Flow(mapping) if in_list or "distribution" in node else mapping
     if isinstance(node, list):
         items = [_flowed(v, in_list=True) for v in node]
         return _FlowList(items) if all(not isinstance(v, dict) for v in node) and node else items

@@ -145,7 +145,7 @@ def _event_names(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> l
 
 def _bootstrap(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> list[Issue]:
     voting = sum(1 for s in cluster.servers if not s.non_voting)
-    joining = sum(1 for _, e in events if e.kind == "join" and not e.join.non_voting)  # type: ignore[union-attr]
+    joining = sum(1 for _, e in events if e.join is not None and not e.join.non_voting)
     expect = cluster.bootstrap_expect or voting
     if expect <= voting + joining:
         return []
