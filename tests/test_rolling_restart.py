@@ -200,6 +200,14 @@ def test_leader_last_restarts_the_leader_last_in_a_real_run() -> None:
     assert last["message"].startswith(f"rolling restart step 5/5: {leader} down for 15s")
 
 
+def test_a_step_is_a_down_episode_with_cause_stop_and_a_crash_stays_a_crash() -> None:
+    s = load("{at: 20s, rolling_restart: {servers: [node1], interval: 20s, down_for: 10s}}\n"
+             "  - {at: 1m, crash: node2}", head=ROLLING)
+    summary = Simulation(s).run().summary
+    episodes = [(e["server"], e["cause"], e["at_s"], e["ended_s"]) for e in summary["down_episodes"]]
+    assert episodes == [("node1", "stop", 20.0, 30.0), ("node2", "crash", 60.0, None)]
+
+
 def test_followers_first_never_takes_the_leader_of_that_moment_before_the_last_step() -> None:
     s = load("{at: 20s, rolling_restart: {order: followers-first, interval: 20s, down_for: 10s}}", head=ROLLING)
     events = run_events(s)

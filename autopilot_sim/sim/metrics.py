@@ -7,7 +7,7 @@ from a run directory, and they are the same for the same scenario and seed on an
 
 ``down_episodes``
     One record per crash of a server (a stop without leave — a rolling restart's step, an upgrade
-    with ``down_for`` — is a crash to the cluster, recorded as one with a ``cause``), and per
+    with ``down_for`` — is a crash to the cluster, measured as one, with cause ``stop``), and per
     pause at least as long as the gossip layer's fastest possible failure verdict
     (`detection_floor_ns`: memberlist's probe timeout plus its minimum suspicion timeout,
     ``SuspicionMult × max(1, log10 n) × ProbeInterval``; 33 s with
@@ -18,7 +18,7 @@ from a run directory, and they are the same for the same scenario and seed on an
     pause's episode and starts a crash episode. An episode still open when the run ends is cut
     at the end of the run (``ended_s`` null). Fields, all times in seconds:
 
-    * ``server``, ``cause`` (``crash`` | ``pause``), ``at_s`` (when it went down),
+    * ``server``, ``cause`` (``crash`` | ``stop`` | ``pause``), ``at_s`` (when it went down),
       ``ended_s`` (restart / resume time, null when still down at the end), ``down_s``;
     * measured from ``at_s``, each null when it did not happen before the episode ended:
       ``serf_failed_after_s`` — the *leader's* serf holds the server ``failed``: the first
@@ -133,10 +133,11 @@ def _episodes(events: list[dict[str, Any]], end: int, floor: Callable[[int], int
         if kind == "crash":
             if episode is not None:  # a crash during a pause: the pause episode ends here
                 episode.ended = t
-            episode = _Episode(server, "crash", t)
+            # A planned stop (its crash line names the rolling restart or upgrade that caused it).
+            episode = _Episode(server, "stop" if e.get("cause") else "crash", t)
             open_[server] = episode
             out.append(episode)
-        elif kind in ("restart", "upgrade") and episode is not None and episode.cause == "crash":
+        elif kind in ("restart", "upgrade") and episode is not None and episode.cause in ("crash", "stop"):
             episode.ended = t
             del open_[server]
         elif kind == "pause":
