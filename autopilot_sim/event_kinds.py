@@ -20,6 +20,7 @@ JOIN = "join"
 LEAVE = "leave"
 FORCE_LEAVE = "force_leave"
 UPGRADE = "upgrade"
+ROLLING_RESTART = "rolling_restart"
 CONFIG_WRITE = "config_write"
 CONFIG_WRITE_FAILED = "config_write_failed"
 # Raft, from the engine.
@@ -63,7 +64,8 @@ API_LEADERSHIP_TRANSFER_RETRY = "api_leadership_transfer_retry"
 
 #: kind -> what one line of that kind records.
 KINDS: dict[str, str] = {
-    CRASH: "a server process died (scenario event)",
+    CRASH: "a server process died, or stopped without leaving (scenario event; a rolling restart step or an "
+           "upgrade with down_for carries `cause`, and `step` k/n for a rolling restart)",
     RESTART: "a crashed server started again with its persisted state",
     PAUSE: "a server process stalled for a while",
     PARTITION: "the network split into groups",
@@ -75,6 +77,8 @@ KINDS: dict[str, str] = {
     LEAVE: "a server leaves gracefully",
     FORCE_LEAVE: "the operator force-left a server",
     UPGRADE: "a server restarted on another version",
+    ROLLING_RESTART: "a rolling restart began: the servers, and the order used (order_used; null when chosen "
+                     "at each step)",
     CONFIG_WRITE: "an autopilot configuration write went to Raft",
     CONFIG_WRITE_FAILED: "an autopilot configuration write found no leader",
     ELECTION_STARTED: "a candidate voted for itself in a new term",

@@ -40,7 +40,8 @@ def _entry(record: dict[str, Any], sid: str) -> dict[str, Any] | None:
         return None
     for s in record["health"].get("Servers") or []:
         if s.get("ID") == sid:
-            return s
+            entry: dict[str, Any] = s
+            return entry
     return None
 
 
@@ -85,7 +86,7 @@ def down_server_facts(run: Run) -> list[Fact]:
         for a, b, why in spans:
             if why == "down" and _exited_after_leaving(run, sid, a):
                 continue  # a graceful leave: Raft dropped it before it exited; nothing failed
-            word = "crash" if why == "down" else "pause"
+            word = ("stop" if _stopped(run, sid, a) else "crash") if why == "down" else "pause"
             reports = [i for i, r in enumerate(timeline) if r["t_ns"] >= a]
             healthy: list[int] = []
             seen: int | None = None  # first report that no longer shows it healthy
@@ -122,6 +123,13 @@ def down_server_facts(run: Run) -> list[Fact]:
                                   f"{format_duration(b)} before autopilot noticed"))
             facts.append(_alert(run, sid, word, a, b))
     return sorted(facts, key=_order)
+
+
+def _stopped(run: Run, sid: str, t_ns: int) -> bool:
+    """Whether the down period of `sid` from `t_ns` is a stop without leave (a rolling restart's
+    step, an upgrade with down_for), which the cluster sees as a crash."""
+    return any(e.get("server") == sid and int(e["t_ns"]) == t_ns and e.get("kind") == "crash" and e.get("cause")
+               for e in run.events)
 
 
 def _exited_after_leaving(run: Run, sid: str, t_ns: int) -> bool:

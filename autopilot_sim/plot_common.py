@@ -114,9 +114,16 @@ class TimeAxis:
             ax.set_xlabel(f"time since start ({'minutes' if self.minutes else 'seconds'})")
 
 
+def figure_of(ax: Axes) -> Figure:
+    """The figure an axes is drawn on (its root figure, never a subfigure)."""
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure), "an axes on a figure"
+    return fig
+
+
 def new_figure(height: float, ax: Axes | None) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax  # type: ignore[return-value]
+        return figure_of(ax), ax
     fig = Figure(figsize=(FIG_WIDTH, height), dpi=DPI, layout="constrained")
     return fig, fig.add_subplot()
 
@@ -146,8 +153,7 @@ def shade_status(ax: Axes, run: Run, tx: TimeAxis, *, legend: bool = True, alpha
 
 def axes_width_in(ax: Axes) -> float:
     """A conservative estimate of the axes' final width (constrained layout only widens it)."""
-    fig = ax.figure
-    return max(1.0, ax.get_position().width * fig.get_figwidth())
+    return max(1.0, ax.get_position().width * figure_of(ax).get_figwidth())
 
 
 def mark_style(category: str) -> dict[str, Any]:

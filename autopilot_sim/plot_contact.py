@@ -23,6 +23,7 @@ from autopilot_sim.plot_common import (
     FIG_WIDTH,
     TimeAxis,
     as_run,
+    figure_of,
     mark_style,
     plot_rc,
     run_title,
@@ -46,7 +47,7 @@ def _split_axes(ax: Axes | Sequence[Axes] | None, height: float) -> tuple[Figure
         top, bottom = fig.subplots(2, 1, sharex=True)
         return fig, top, bottom
     if isinstance(ax, Axes):
-        fig = ax.figure
+        fig = figure_of(ax)
         spec = ax.get_subplotspec()
         if spec is None:
             raise TypeError("contact(ax=...) needs an Axes from a grid (add_subplot) or a pair of Axes")
@@ -54,7 +55,7 @@ def _split_axes(ax: Axes | Sequence[Axes] | None, height: float) -> tuple[Figure
         gs = spec.subgridspec(2, 1)
         top = fig.add_subplot(gs[0])
         bottom = fig.add_subplot(gs[1], sharex=top)
-        return fig, top, bottom  # type: ignore[return-value]
+        return fig, top, bottom
     top, bottom = ax
     return top.figure, top, bottom  # type: ignore[return-value]
 
@@ -96,12 +97,12 @@ def contact(run: Run | str | Path, ax: Axes | Sequence[Axes] | None = None) -> F
             for n in names:
                 s = servers.get(n)
                 follower = s is not None and not s.get("Leader")
-                c = duration_value(s.get("LastContact")) if follower else None
+                c = duration_value(s.get("LastContact")) if s is not None and follower else None
                 contact_series[n][0].append(x)
                 contact_series[n][1].append(c / MILLISECOND if c else math.nan)  # 0 → no contact yet
                 lag_series[n][0].append(x)
                 lag_series[n][1].append(float(leader_index - s["LastIndex"])
-                                        if follower and leader_index is not None else math.nan)
+                                        if s is not None and follower and leader_index is not None else math.nan)
 
         for panel in (top, bottom):
             tx.apply(panel, label=panel is bottom)

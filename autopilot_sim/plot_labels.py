@@ -105,7 +105,7 @@ def timeline_marks(run: Run) -> list[Mark]:
 def _renderer() -> Any:
     from matplotlib.backends.backend_agg import RendererAgg
 
-    return RendererAgg(10, 10, 72)
+    return RendererAgg(10, 10, 72)  # type: ignore[no-untyped-call]  # matplotlib ships it untyped
 
 
 @functools.lru_cache(maxsize=4096)
@@ -114,7 +114,7 @@ def text_width_in(text: str, size: float = LABEL_FONT) -> float:
     from matplotlib.font_manager import FontProperties
 
     w, _, _ = _renderer().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
-    return w / 72.0
+    return float(w) / 72.0
 
 
 @dataclass(frozen=True)

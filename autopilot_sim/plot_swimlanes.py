@@ -112,9 +112,10 @@ def swimlanes(run: Run | str | Path, ax: Axes | None = None) -> Figure:
             for part, key, top, height in (("role", 0, role_top, role_h), ("health", 1, health_top, strip_h),
                                            ("serf", 2, serf_top, strip_h)):
                 groups: dict[Any, list[tuple[float, float]]] = {}
-                for a, b, state in _segments([(a, b, None if st is None else st[key]) for a, b, st in per[name]]):
+                spans = [(start, end, None if st is None else st[key]) for start, end, st in per[name]]
+                for x0, x1, state in _segments(spans):
                     if state is not None:
-                        groups.setdefault(state, []).append((a, b - a))
+                        groups.setdefault(state, []).append((x0, x1 - x0))
                 for state, bars in groups.items():
                     if part == "role":
                         colour, tag = _ROLE_COLOURS[state], state
@@ -132,9 +133,9 @@ def swimlanes(run: Run | str | Path, ax: Axes | None = None) -> Figure:
                 patch.set_gid(f"down-{name}-{i}")
 
         for i, (a, b) in enumerate(status_spans(run, 500)):
-            patch = ax.axvspan(tx.x(a), tx.x(b), facecolor="white", edgecolor=C_NO_LEADER, hatch="////",
-                               linewidth=0, alpha=0.75, zorder=4)
-            patch.set_gid(f"no-report-{i}")
+            span = ax.axvspan(tx.x(a), tx.x(b), facecolor="white", edgecolor=C_NO_LEADER, hatch="////",
+                              linewidth=0, alpha=0.75, zorder=4)
+            span.set_gid(f"no-report-{i}")
 
         marker_handles = []
         for group, marker, colour, size, label in _SWIM_MARKERS:
@@ -145,11 +146,11 @@ def swimlanes(run: Run | str | Path, ax: Axes | None = None) -> Figure:
             # that a join and its addition to Raft a few milliseconds later stay apart.
             above = group not in ("crash", "start")
             offset = role_top - 0.07 if above else role_top + role_h / 2
-            coll = ax.scatter([tx.x(t) for t, _ in pts], [lane[s] + offset for _, s in pts],
+            dots = ax.scatter([tx.x(t) for t, _ in pts], [lane[s] + offset for _, s in pts],
                               marker=marker, s=size, color=colour, edgecolors="white", linewidths=0.9,
                               zorder=6, label=label, clip_on=False)
-            coll.set_gid(f"marker-{group}")
-            marker_handles.append(coll)
+            dots.set_gid(f"marker-{group}")
+            marker_handles.append(dots)
 
         ax.set_yticks(range(len(names)), names)
         ax.set_ylim(len(names) - 0.55, -0.75)

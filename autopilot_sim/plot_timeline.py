@@ -27,6 +27,7 @@ from autopilot_sim.plot_common import (
     as_run,
     axes_width_in,
     blank_handle,
+    figure_of,
     mark_style,
     new_figure,
     plot_rc,
@@ -193,7 +194,7 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
         tx = TimeAxis(run.duration_ns)
         given = ax is not None
         if ax is not None:
-            fig = ax.figure
+            fig = figure_of(ax)
             layout = _MarkLayout(run, tx, axes_width_in(ax))
         else:
             layout = _MarkLayout(run, tx, _timeline_axes_width_in())
@@ -207,7 +208,9 @@ def failure_tolerance_timeline(run: Run | str | Path, ax: Axes | None = None) ->
                 fig, ax = new_figure(4.8, None)
         if given and layout.table:
             _draw_table(ax, layout, 1, beside=True)
-            ax.add_artist(ax.get_legend())
+            legend = ax.get_legend()
+            if legend is not None:
+                ax.add_artist(legend)
         tx.apply(ax)
         style_axes(ax)
         shade_status(ax, run, tx)

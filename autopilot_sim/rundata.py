@@ -219,15 +219,20 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
     for e in run.events:
         kind, t, server = e.get("kind"), int(e["t_ns"]), e.get("server", "")
         message = e.get("message", "")
+        step = f" ({e['step']})" if e.get("step") else ""  # a rolling restart's step k/n
+        leader = " (leader)" if "was the leader" in message else ""
         if kind == "crash":
-            out.append((t, "fault", f"crash {server}" + (" (leader)" if "was the leader" in message else "")))
+            verb = "crash" if not e.get("cause") else "stop"  # rolling restart step, upgrade with downtime
+            out.append((t, "fault", f"{verb} {server}{step}{leader}"))
         elif kind == "restart":
-            out.append((t, "recovery", f"restart {server}"))
+            out.append((t, "recovery", f"restart {server}{step}"))
+        elif kind == "rolling_restart":
+            out.append((t, "membership", f"rolling {'upgrade' if e.get('version') else 'restart'} ({e.get('order')})"))
         elif kind == "pause":
             out.append((t, "fault", f"pause {server} {e.get('duration', '')}".rstrip()))
         elif kind == "partition":
-            groups = e.get("groups") or []
-            out.append((t, "fault", "partition " + " | ".join(",".join(g) for g in groups)))
+            sides = e.get("groups") or []
+            out.append((t, "fault", "partition " + " | ".join(",".join(g) for g in sides)))
         elif kind == "cut":
             out.append((t, "fault", f"cut {e.get('source', '')}→{e.get('target', '')}"))
         elif kind == "heal":
@@ -244,7 +249,7 @@ def event_labels(run: Run) -> list[tuple[int, str, str]]:
         elif kind == "force_leave":
             out.append((t, "membership", f"force-leave {server}"))
         elif kind == "upgrade":
-            out.append((t, "membership", f"upgrade {server}→{e.get('version', '')}"))
+            out.append((t, "membership", f"upgrade {server}→{e.get('version', '')}{step}"))
         elif kind == "config_write" and isinstance(e.get("changes"), dict):
             changes = ", ".join(f"{k}={short_value(k, v)}" for k, v in e["changes"].items())
             out.append((t, "config", f"set-config {changes}"))

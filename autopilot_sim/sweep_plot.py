@@ -54,11 +54,12 @@ def load_sweep(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return meta, records
 
 
-def _numeric(value: str) -> float | None:
-    """A parameter value on a numeric axis: a number, or a Go duration in seconds."""
+def _numeric(value: Any) -> float | None:
+    """A parameter value on a numeric axis: a number, or a Go duration in seconds (None: neither,
+    e.g. a run without the parameter)."""
     try:
         return float(value)
-    except ValueError:
+    except (TypeError, ValueError):
         pass
     try:
         return parse_duration(value) / SECOND
@@ -70,7 +71,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _axis_label(param: str, numeric: bool, values: list[str]) -> str:
+def _axis_label(param: str, numeric: bool, values: list[Any]) -> str:
     if numeric and any(_numeric(v) is not None and not _plain_number(v) for v in values):
         return f"{param} (s)"
     return param
@@ -104,12 +105,18 @@ def figure_against_parameter(meta: dict[str, Any], records: list[dict[str, Any]]
     x_param, others = varying[0], varying[1:]
     values = list(dict.fromkeys(r.get(x_param) for r in records))
     numeric = all(_numeric(v) is not None for v in values)
-    position = {v: (_numeric(v) if numeric else i) for i, v in enumerate(values)}
+    position: dict[Any, float] = {}
+    for i, v in enumerate(values):
+        x = _numeric(v) if numeric else None
+        position[v] = x if x is not None else float(i)
     fig = Figure(figsize=(8, 4.5), dpi=DPI)
     ax = fig.add_subplot()
     for i, (label, runs) in enumerate(sorted(_series(records, others).items())):
         colour = _SERIES[i % len(_SERIES)]
-        xs, mid, lo, hi = [], [], [], []
+        xs: list[float] = []
+        mid: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
         for v in values:
             subset = [r for r in runs if r.get(x_param) == v]
             if boolean:
@@ -138,7 +145,7 @@ def figure_against_parameter(meta: dict[str, Any], records: list[dict[str, Any]]
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, linewidth=0,
                             label=None if others else "p10–p90")
     if not numeric:
-        ax.set_xticks(range(len(values)), values)
+        ax.set_xticks(range(len(values)), [str(v) for v in values])
     ax.set_xlabel(_axis_label(x_param, numeric, values))
     ax.set_ylabel(("share of runs: " if boolean else "") + name)
     if boolean:

@@ -14,10 +14,10 @@ from autopilot_sim.cli import main as cli_main
 from autopilot_sim.commands.operator import (
     Flag,
     FlagError,
-    _go_bool,
-    _go_duration,
-    _go_uint,
     format_list,
+    go_bool,
+    go_duration,
+    go_uint,
     health_text,
     parse_go_flags,
     run_operator,
@@ -32,8 +32,8 @@ def run(command: str, *args: str, env: dict[str, str] | None = None) -> tuple[in
 
 # --- Go flag parsing ------------------------------------------------------------------------------
 
-FLAGS = [Flag("json", _go_bool, boolean=True, builtin=True), Flag("address", lambda s: s, builtin=True),
-         Flag("max", _go_uint), Flag("cleanup", _go_bool), Flag("d", _go_duration)]
+FLAGS = [Flag("json", go_bool, boolean=True, builtin=True), Flag("address", lambda s: s, builtin=True),
+         Flag("max", go_uint), Flag("cleanup", go_bool), Flag("d", go_duration)]
 
 
 def test_go_flag_forms() -> None:

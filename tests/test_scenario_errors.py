@@ -250,11 +250,14 @@ def test_join_of_an_existing_server():
     load_scenario_text(HEAD + "events:\n  - {at: 5s, leave: node2}\n  - {at: 9s, join: {name: node2}}\n")
 
 
-def test_events_after_duration_and_out_of_order():
+def test_events_after_duration_and_in_any_order():
+    # Events are sorted by time, not refused out of order: the restart at 30s now comes before the
+    # crash at 1m, and the error about it points at the line the user wrote it on.
     errors = errors_of(HEAD + "events:\n  - {at: 1m, crash: node1}\n  - {at: 30s, restart: node1}\n"
                               "  - {at: 3m, heal: all}\n")
     assert [(e.line, e.column, e.path, e.message) for e in errors] == [
-        (5, 10, "events[1].at", "events must be in time order: 30s comes after events[0] at 1m0s"),
+        (5, 24, "events[1].restart", "node1 is running at 30s; restart starts a server that crashed or left: "
+                                     "crash it first"),
         (6, 10, "events[2].at", "at 3m0s is after the end of the scenario (duration 2m0s)"),
     ]
 
@@ -354,7 +357,8 @@ def test_all_problems_are_reported_in_file_order():
         "events:\n  - {at: 30s, crash: node9}\n  - {at: 20s, crash: node1}\n"
     )
     errors = errors_of(text)
-    assert [e.path for e in errors] == ["seed", "cluster.regon", "raft.prevote", "events[0].crash", "events[1].at"]
+    # (events out of time order are no problem: they are sorted)
+    assert [e.path for e in errors] == ["seed", "cluster.regon", "raft.prevote", "events[0].crash"]
     assert [e.line for e in errors] == sorted(e.line for e in errors)
     # A mistake elsewhere in `cluster` does not hide the server-name check.
     assert errors[3].message.startswith('unknown server "node9"')
@@ -425,3 +429,14 @@ def test_paper_vote_rules_need_prevote_off_and_a_known_value():
     err = only_error(HEAD + "raft:\n  vote_rules: logcabin\n  prevote: false\n")
     assert err.path == "raft.vote_rules" and "hashicorp" in err.message and "paper" in err.message
     load_scenario_text(HEAD + "raft:\n  vote_rules: paper\n  prevote: false\n")
+
+
+def test_an_error_stays_one_line_whatever_the_values_hold():
+    text = ('name: "a\\nb"\nduration: 1m\ncluster: {servers: 3}\n'
+            'events:\n  - {at: 5s, crash: "no\\tde\\u001b1"}\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text)
+    shown = [str(e) for e in info.value.errors]
+    assert all("\n" not in line and "\t" not in line and "\x1b" not in line for line in shown)
+    assert 'invalid name "a\\nb"' in shown[0]
+    assert 'invalid target "no\\tde\\x1b1"' in shown[1]

@@ -39,6 +39,7 @@ LIBRARY = (
     "leader-crash",
     "join-and-promote",
     "rolling-upgrade",
+    "rolling-restart",
     "rolling-reboot-too-fast",
     "min-quorum",
     "cleanup-disabled",

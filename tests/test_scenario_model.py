@@ -188,11 +188,12 @@ def test_event_kind_payload_target_and_line():
         "  - {at: 18s, join: {name: node6, version: 1.10.1}}\n"
         "  - {at: 19s, upgrade: {server: node1, version: 1.11.0}}\n"
         "  - {at: 20s, set_autopilot: {max_trailing_logs: 50, last_contact_threshold: 1s}}\n"
+        "  - {at: 21s, rolling_restart: {servers: [node3, node4]}}\n"
     )
     ev = s.events
     assert [e.kind for e in ev] == ["crash", "restart", "pause", "partition", "cut", "heal", "heal",
                                     "set_network", "set_load", "leave", "force_leave", "join", "upgrade",
-                                    "set_autopilot"]
+                                    "set_autopilot", "rolling_restart"]
     assert {e.kind for e in ev} == set(EVENT_KINDS)
     assert [e.line for e in ev[:4]] == [5, 6, 7, 9]
     assert ev[0].at == 1 * SECOND and ev[0].payload == "leader" and ev[0].target == "leader"

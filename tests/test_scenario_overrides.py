@@ -88,6 +88,12 @@ def test_load_scenario_takes_overrides(tmp_path):
          "--set raft.heartbeat_timeout: YAML syntax error in the value: a [ ] list is not closed, or a ',' "
          "is missing between its items (parser: expected ',' or ']', but got '<stream end>' (while parsing a "
          "flow sequence at line 1))"),
+        # A mapping the override itself created is located at the override, not at the file's end.
+        ("nosuch.key=3", '--set nosuch.key: nosuch: unknown key "nosuch"; valid keys are version, name, '
+         "description, seed, duration, start_time, cluster, raft, gossip, network, load, autopilot, acl, "
+         "events, expect"),
+        ("cluster.nosuch.deep=3", '--set cluster.nosuch.deep: cluster.nosuch: unknown key "nosuch"; valid keys '
+         "are servers, bootstrap_expect, region, enterprise, nomad_version"),
         ("events[0]={at: 5s, crash: node9}",
          '--set events[0]: events[0].crash: unknown server "node9"; servers are node1, node2, node3'),
     ],

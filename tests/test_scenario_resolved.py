@@ -57,6 +57,8 @@ events:
   - {at: 55s, force_leave: c}
   - {at: 56s, crash: "voter[1]"}
   - {at: 57s, restart: "voter[1]"}
+  - {at: 1m, upgrade: {server: b, version: 2.0.2, down_for: 5s}}
+  - {at: 1m10s, rolling_restart: {servers: [a, c], order: followers-first, interval: 5s, down_for: 3s, version: 2.0.3}}
 expect:
   - {at: 9s, healthy: true, failure_tolerance: 1, leader: any, voters: {min: 2}}
   - within: [30s, 45s]

@@ -159,7 +159,8 @@ class NomadClient:
 
     def autopilot_get_configuration(self) -> dict[str, Any]:
         """GET /v1/operator/autopilot/configuration (200 required)."""
-        return self.expect(self.request("GET", "/v1/operator/autopilot/configuration"), 200).json()
+        config: dict[str, Any] = self.expect(self.request("GET", "/v1/operator/autopilot/configuration"), 200).json()
+        return config
 
     def autopilot_cas_configuration(self, config: Mapping[str, Any]) -> bool:
         """PUT ...?cas=<config's ModifyIndex>; True when applied."""

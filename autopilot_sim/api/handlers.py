@@ -20,13 +20,17 @@ Nomad's order of checks, which decides *which* error a bad request gets (``comma
 
 Nomad holds a request up to 5 s waiting for a leader before answering ``No cluster leader``;
 the simulator answers at once (a client polling through an election sees the 500s sooner).
+
+Why one module of ~540 lines: it is Nomad's endpoint table for these paths, and the order of
+checks above is shared by every endpoint; one class keeps that order visible in one place.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -57,6 +61,9 @@ from autopilot_sim.autopilot.config import AutopilotConfig, ConfigWireError, par
 from autopilot_sim.autopilot.report import NO_LEADER_ERROR
 from autopilot_sim.durations import DurationError, parse_duration
 from autopilot_sim.web import endpoints as web
+
+if TYPE_CHECKING:
+    from autopilot_sim.web.view import LiveView
 
 INVALID_METHOD = "Invalid method"
 PERMISSION_DENIED = "Permission denied"
@@ -90,8 +97,8 @@ class _Request:
         self.query = query
         self.headers = headers
         self.body = body
-        values = query.get("pretty")
-        self.pretty = bool(values) and (values[0] == "" or values[0] != "0")
+        values = query.get("pretty") or []
+        self.pretty = bool(values) and values[0] != "0"  # ?pretty, ?pretty=1: on; ?pretty=0: off
         self._token: str | None = None
 
     @property
@@ -112,7 +119,9 @@ class NomadApi:
         self.live = live
         self.acl = acl if acl is not None else AclPolicy(live.scenario.acl)
         self.region = live.scenario.cluster.region
-        self._routes = {
+        #: The dashboard's view of `live` (web.endpoints.live_view makes it on first use).
+        self.web_view: LiveView | None = None
+        self._routes: dict[str, Callable[[_Request], Response]] = {
             "/v1/operator/autopilot/configuration": self._autopilot_configuration,
             "/v1/operator/autopilot/health": self._autopilot_health,
             "/v1/status/leader": self._status_leader,
@@ -413,7 +422,9 @@ class NomadApi:
 
     # ------------------------------------------------------------------ /v1/sim (extension)
 
-    def _sim_guard(self, req: _Request, methods: tuple[str, ...]) -> Response | None:
+    def sim_guard(self, req: _Request, methods: tuple[str, ...]) -> Response | None:
+        """The checks every ``/v1/sim`` endpoint makes first (the web view's too): the method
+        (405 with ``Allow``), then a management token. None when the request may proceed."""
         if req.method not in methods:
             return Response(405, INVALID_METHOD.encode(), TEXT, [("Allow", ", ".join(methods))])
         return self._denied(req, MANAGEMENT)
@@ -424,7 +435,7 @@ class NomadApi:
         return Response(200, openapi_bytes(pretty=req.pretty), JSON)
 
     def _sim_time(self, req: _Request) -> Response:
-        refused = self._sim_guard(req, ("GET",))
+        refused = self.sim_guard(req, ("GET",))
         if refused is not None:
             return refused
         return self._json(req, self.live.state())
@@ -436,7 +447,7 @@ class NomadApi:
         return self._sim_clock(req, pause=False)
 
     def _sim_clock(self, req: _Request, *, pause: bool) -> Response:
-        refused = self._sim_guard(req, ("POST", "PUT"))
+        refused = self.sim_guard(req, ("POST", "PUT"))
         if refused is not None:
             return refused
         result = self.live.pause() if pause else self.live.resume()
@@ -445,7 +456,7 @@ class NomadApi:
         return self._json(req, self.live.state())
 
     def _sim_events(self, req: _Request) -> Response:
-        refused = self._sim_guard(req, ("GET", "POST", "PUT"))
+        refused = self.sim_guard(req, ("GET", "POST", "PUT"))
         if refused is not None:
             return refused
         if req.method == "GET":
@@ -478,7 +489,7 @@ class NomadApi:
         from autopilot_sim.scenario.events import Event
         from autopilot_sim.scenario.jsonschema import valid_keys
         from autopilot_sim.scenario.loader import YAML_CONTEXT
-        from autopilot_sim.scenario.types import parse_target
+        from autopilot_sim.scenario.types import describe, parse_target
 
         hint = f"; send one scenario event without \"at\", e.g. {EVENT_EXAMPLE}"
         if not req.body:
@@ -511,7 +522,8 @@ class NomadApi:
             if ref.name is not None and ref.name not in known:
                 close = difflib.get_close_matches(ref.name, sorted(known), n=1)
                 maybe = f'; did you mean "{close[0]}"?' if close else ""
-                return _text(400, f'Error parsing event: {_event_path(path)}: unknown server "{ref.name}"{maybe} '
+                return _text(400, f"Error parsing event: {_event_path(path)}: unknown server "
+                                  f"{describe(ref.name)}{maybe} "
                                   f"(servers: {', '.join(sorted(known))}; or a role: leader, follower, voter, "
                                   "non-voter, optionally indexed like follower[1])")
         if event.join is not None and not event.join.version_given:

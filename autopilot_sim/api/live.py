@@ -19,6 +19,11 @@ time processed, none at or after it — exactly the state ``env.run(until=now)``
 slices stop in between cannot change what happens (SimPy orders events by time, priority and
 creation order, and slicing creates none), so `replay` re-runs a served session from its
 ``events.jsonl`` in virtual time and reproduces its run directory byte for byte.
+
+Why one module of ~750 lines: the thread loop, the command handlers and `replay` act on the same
+private state (pending writes and transfers, the failure, the clean-boundary clock), and `replay`
+drives the very handlers the thread uses, so a replay cannot drift from a session. Splitting them
+would make that state a public surface for one caller.
 """
 
 from __future__ import annotations
@@ -27,16 +32,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopilot_sim.api.snapshot import Snapshot, SnapshotBuilder
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.durations import SECOND, format_duration
 from autopilot_sim.raft import notes
-from autopilot_sim.raft.node import LEADER
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.sim.cluster import SimulationError
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.runner import RunResult, ScenarioRunError, Simulation
+
+if TYPE_CHECKING:
+    from autopilot_sim.sim.nomad import NomadLayer
 
 #: Longest wall-clock sleep of the simulation thread between slices (seconds). Bounds how
 #: stale a snapshot's clock can be.
@@ -173,6 +181,24 @@ class LiveSimulation:
     def running(self) -> bool:
         """Whether the simulation thread is alive."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def nomad(self) -> NomadLayer:
+        """The run's Nomad layer (a live simulation always runs one)."""
+        layer = self.sim.nomad
+        assert layer is not None, "a live simulation runs the Nomad layer"
+        return layer
+
+    @property
+    def paused(self) -> bool:
+        """Whether simulated time is held (``/v1/sim/pause``)."""
+        return self._paused
+
+    def wake(self) -> None:
+        """Wake the simulation thread now (a paused one otherwise sleeps up to 0.5 s), e.g. so
+        that it publishes a fresh snapshot for a viewer that just arrived."""
+        with self._cond:
+            self._cond.notify_all()
 
     def start(self) -> None:
         """Start the simulation thread; simulated time starts advancing now."""
@@ -507,7 +533,7 @@ class LiveSimulation:
         leader = cluster.leader()
         wire = {k: v for k, v in config.to_wire().items() if k not in ("CreateIndex", "ModifyIndex")}
         self.commands += 1
-        index = sim.nomad.write_full_config(config, cas) if leader is not None else 0
+        index = self.nomad.write_full_config(config, cas) if leader is not None else 0
         if not index:
             sim.recorder.event(now, "api_config_write_failed",
                                "API: autopilot configuration write refused: No cluster leader",
@@ -525,7 +551,7 @@ class LiveSimulation:
         if not self._pending:
             return
         cluster = self.sim.cluster
-        results = self.sim.nomad.write_results
+        results = self.nomad.write_results
         keep = []
         for pending in self._pending:
             ok = results.get(pending.index)
@@ -544,7 +570,7 @@ class LiveSimulation:
         sim = self.sim
         now = sim.cluster.now
         self.commands += 1
-        error = sim.nomad.remove_raft_peer(peer)
+        error = self.nomad.remove_raft_peer(peer)
         if error is None:
             sim.recorder.event(now, "api_raft_remove", f"API: Raft peer {peer} removed (RemoveServer)",
                                server=peer, peer=peer)
@@ -586,7 +612,7 @@ class LiveSimulation:
                                by=by, value=value, target=target, noop=True)
             self._finish(command, CommandResult(200, value=reply))
             return
-        if not sim.nomad.transfer_leadership(target):
+        if not self.nomad.transfer_leadership(target):
             failed(500, "leadership transfer in progress")
             return
         sim.recorder.event(now, "api_leadership_transfer",
@@ -616,7 +642,7 @@ class LiveSimulation:
         sim.recorder.event(sim.cluster.now, "api_leadership_transfer_retry",
                            f"API: leadership transfer to {transfer.target} timed out; attempt "
                            f"{transfer.attempts} of {TRANSFER_ATTEMPTS}", target=transfer.target)
-        if not sim.nomad.transfer_leadership(transfer.target):
+        if not self.nomad.transfer_leadership(transfer.target):
             transfer.error = "leadership transfer in progress"
 
     def _resolve_transfers(self) -> None:

@@ -22,7 +22,8 @@ def _raw() -> bytes:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document as a fresh dict (safe to modify)."""
-    return json.loads(_raw())
+    document: dict[str, Any] = json.loads(_raw())
+    return document
 
 
 @lru_cache(maxsize=2)

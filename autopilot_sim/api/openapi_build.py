@@ -29,7 +29,7 @@ GO_DURATION = r"^[-+]?(0|(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$
 GO_BOOLS = ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"]
 SCENARIO_PREFIX = "Scenario"
 EVENT_KINDS = ("crash", "restart", "pause", "partition", "cut", "heal", "set_network", "set_load", "leave",
-               "force_leave", "join", "upgrade", "set_autopilot")
+               "force_leave", "join", "upgrade", "rolling_restart", "set_autopilot")
 #: The autopilot configuration's wire fields and their Go types (api.AutopilotConfiguration).
 CONFIG_FIELDS: dict[str, dict[str, Any]] = {
     "CleanupDeadServers": {"type": "boolean"},

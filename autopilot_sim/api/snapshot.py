@@ -80,7 +80,7 @@ class SnapshotBuilder:
         # report (a few ms after its election) there is none to serve.
         if (leader is None or report is None or report.status == 500
                 or report.body.get("Leader") != leader):
-            health = (500, None, NO_LEADER_ERROR.encode())
+            health: tuple[int, dict[str, Any] | None, bytes] = (500, None, NO_LEADER_ERROR.encode())
         else:
             if report is not self._report:
                 self._report = report

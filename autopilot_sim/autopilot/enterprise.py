@@ -46,6 +46,10 @@ and can cost the quorum.
 Every ordering uses upstream's server order (leader, voters, healthy, longest stable, ID), so
 choices are deterministic. Choice: the leadership-transfer target is the first target-version
 voter in that order (Vault documents a random pick).
+
+Why one module of ~600 lines: `plan` applies the rules above in one order, and the rules read
+each other's results (zones decide which voters upgrade migration may demote, read replicas are
+excluded from both); the status texts and the health-report fields derive from the same plan.
 """
 
 from __future__ import annotations

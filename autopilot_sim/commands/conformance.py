@@ -24,7 +24,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `conformance` subcommand."""
     parser = subparsers.add_parser(
         "conformance", epilog=EPILOG, formatter_class=ExamplesFormatter,

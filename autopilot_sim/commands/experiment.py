@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 EPILOG = """\
 election-time reproduces Figure 16 of the Raft paper (5 servers, paper vote rules, heartbeat
@@ -24,7 +25,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `experiment` subcommand."""
     p = subparsers.add_parser(
         "experiment", help="reproduce the Raft paper's election-time experiment (Figure 16) or the "
@@ -82,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"autopilot-sim experiment: --scheduler needs Dask distributed ({exc})", file=sys.stderr)
             return 2
         try:
-            client = Client(args.scheduler, timeout="10s")
+            client = Client(args.scheduler, timeout="10s")  # type: ignore[no-untyped-call]  # untyped library
         except (OSError, TimeoutError, ValueError) as exc:
             print(f"autopilot-sim experiment: --scheduler {args.scheduler}: cannot connect ({exc})",
                   file=sys.stderr)
@@ -95,12 +96,12 @@ def main(args: argparse.Namespace) -> int:
     try:
         results = et.run_trials("wan" if args.which == "wan" else "election-time", lines, args.seed,
                                 cap_ns, workers=args.workers, client=client,
-                                progress=bar.update if bar is not None else None)  # type: ignore[attr-defined]
+                                progress=bar.update if bar is not None else None)
     finally:
         if client is not None:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
         if bar is not None:
-            bar.close()  # type: ignore[attr-defined]
+            bar.close()
     wall = time.perf_counter() - started
     results_ms = {k: [v / MILLISECOND for v in vals] for k, vals in results.items()}
     if args.which == "wan":
@@ -127,7 +128,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(total: int) -> object | None:
+def _progress(total: int) -> Any:
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm

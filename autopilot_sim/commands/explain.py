@@ -17,7 +17,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `explain` subcommand."""
     p = subparsers.add_parser("explain", help="print the story of a finished run",
                               description="Print the narrated events, what the health API showed (a down server "

@@ -25,7 +25,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `health` subcommand."""
     p = subparsers.add_parser(
         "health", help="the autopilot health report at a moment of a run, and why",
@@ -92,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record["health"], separators=(",", ":"), ensure_ascii=False))
         return 0 if status == 200 else 1
-    from autopilot_sim.commands.operator import health_text
+    from autopilot_sim.commands.operator_output import health_text
     from autopilot_sim.why import why_lines
 
     print(f"report at {record['t']} (the last autopilot update tick at or before {args.at}; HTTP {status})")

@@ -28,7 +28,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `plot` subcommand."""
     p = subparsers.add_parser(
         "plot", epilog=EPILOG, formatter_class=ExamplesFormatter,

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from autopilot_sim.commands import ExamplesFormatter
 from autopilot_sim.durations import DurationError, format_duration, parse_duration
@@ -20,7 +21,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `run` subcommand."""
     p = subparsers.add_parser("run", help="run a scenario and write its run directory",
                               description="Run a scenario file and write events.jsonl, timeline.jsonl, "
@@ -172,7 +173,7 @@ class _Progress:
     def __init__(self, name: str) -> None:
         self.name = name
         self.started = time.perf_counter()
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar once the run is slow enough to show one
 
     def __call__(self, now: int, end: int) -> None:
         if self.bar is None:

@@ -20,7 +20,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `schema` subcommand."""
     parser = subparsers.add_parser(
         "schema", epilog=EPILOG, formatter_class=ExamplesFormatter,

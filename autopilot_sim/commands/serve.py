@@ -31,7 +31,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `serve` subcommand."""
     p = subparsers.add_parser(
         "serve", epilog=EPILOG, formatter_class=ExamplesFormatter,

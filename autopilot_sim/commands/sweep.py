@@ -32,7 +32,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `sweep` subcommand."""
     p = subparsers.add_parser(
         "sweep", help="run a scenario over parameter values x seeds (process pool or Dask)",

@@ -21,7 +21,7 @@ EPILOG = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `validate` subcommand."""
     parser = subparsers.add_parser(
         "validate", epilog=EPILOG, formatter_class=ExamplesFormatter,

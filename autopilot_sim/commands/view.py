@@ -23,7 +23,7 @@ EXAMPLES = """examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `view` subcommand."""
     p = subparsers.add_parser(
         "view", help="replay a run directory in the web dashboard (time slider)",
@@ -78,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
         httpd = http_server(args.host, args.port, ReplayApi(model))
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    host, port = httpd.server_address[0], httpd.server_address[1]
+    host, port = str(httpd.server_address[0]), httpd.server_address[1]
     url = f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
     state = "reproduced exactly" if model.reproduced else "NOT reproduced: " + model.note
     print(f"replaying {args.run_dir} ({model.scenario_name}, {len(model.frames)} frames in "

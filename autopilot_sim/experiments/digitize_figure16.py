@@ -52,8 +52,8 @@ def curves(svg: str, panel: str) -> dict[str, list[tuple[float, float]]]:
             keys.append((points[0][1], colour.group(1)))  # a legend key's line
     label_of = {colour: label for (_, colour), label in zip(sorted(keys), labels, strict=False)}
     out = {}
-    for colour, points in long_paths:
-        out[label_of[colour]] = [(round(to_ms(x), 3), round((Y0 - y) / (Y0 - Y1), 5)) for x, y in points]
+    for stroke, points in long_paths:
+        out[label_of[stroke]] = [(round(to_ms(x), 3), round((Y0 - y) / (Y0 - Y1), 5)) for x, y in points]
     return out
 
 

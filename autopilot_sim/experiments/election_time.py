@@ -51,11 +51,12 @@ from pathlib import Path
 from typing import Any
 
 from autopilot_sim.durations import MILLISECOND, SECOND
+from autopilot_sim.raft import notes
 from autopilot_sim.raft.messages import COMMAND, AppendEntries, Entry, Heartbeat
-from autopilot_sim.raft.node import LEADER
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream, stream_seed
-from autopilot_sim.sim.cluster import Cluster, ServerSpecLite
+from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimServer
 from autopilot_sim.sim.network import Latency, Network
 
 #: Figure 16's top panel (randomness) and bottom panel (scale), in the paper's order.
@@ -213,7 +214,12 @@ def wan_trial(failed: int, seed: int, cap_ns: int = DEFAULT_CAP_NS,
     for name in stream(seed, "experiment").sample(names, failed):
         cluster.crash(name)
     elected: list[int] = []
-    cluster.observers.append(lambda c, server, note: note.kind == "leader" and elected.append(c.now))
+
+    def on_note(c: Cluster, server: SimServer, note: notes.Note) -> None:
+        if type(note) is notes.LeaderElected:
+            elected.append(c.now)
+
+    cluster.observers.append(on_note)
     step = 10 * MILLISECOND
     while not elected and cluster.now < cap_ns:
         cluster.run(min(cap_ns, cluster.now + step))

@@ -33,6 +33,10 @@ What it does, per memberlist (`state.go`, `net.go`, `suspicion.go`, `awareness.g
   alive node, and as the join mechanism. A remote "dead" is merged as a local suspicion.
 
 Timers are keyed by tuples whose first element starts with "ml." (the host routes them here).
+
+Why one module of ~670 lines: probing, suspicion, refutation and dissemination all act on the
+same node table and incarnation numbers, in memberlist's `state.go` order; the transmit-limited
+queue (`queue.py`) and the messages (`messages.py`) are already separate.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ leave, force-leave, prune) and join intents ordered by a Lamport clock; intents 
 `recent_intent_timeout`; reaping of failed members after `reconnect_timeout` and of left ones
 after `tombstone_timeout`, checked every `reap_interval`; reconnect attempts to failed members
 every `reconnect_interval`; serf's part of push/pull (left members, status Lamport times).
+
+Why one module of ~630 lines: it is serf's one `Serf` struct (member table, intents, Lamport
+clocks, reaping) and memberlist's delegate callbacks into it; they update the same member
+records in one order, as `serf.go` and `delegate.go` do. Memberlist itself is `memberlist.py`.
 """
 
 from __future__ import annotations

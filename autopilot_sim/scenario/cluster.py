@@ -76,7 +76,8 @@ class ClusterSpec(ScenarioModel):
     }
 
     servers: Annotated[list[ServerSpec], BeforeValidator(expand_servers)] = Field(
-        default_factory=lambda: [ServerSpec(name=f"node{i}") for i in range(1, DEFAULT_SERVER_COUNT + 1)],
+        default_factory=lambda: [ServerSpec.model_validate({"name": f"node{i}"})
+                                 for i in range(1, DEFAULT_SERVER_COUNT + 1)],
         description="A count (servers named node1..nodeN) or a list of servers. Default: 3. At most "
                     "100, counting those that join later: a Nomad region runs 3, 5 or 7 servers, and "
                     "each extra one multiplies the simulated messages.",

@@ -97,7 +97,7 @@ def mean_delay(dist: ConstantDistribution | UniformDistribution | NormalDistribu
     if isinstance(dist, ConstantDistribution):
         return float(dist.value)
     if isinstance(dist, UniformDistribution):
-        return (dist.min + dist.max) / 2
+        return float(dist.min + dist.max) / 2
     if isinstance(dist, LognormalDistribution):
-        return dist.median * math.exp(dist.sigma**2 / 2)
+        return float(dist.median) * math.exp(dist.sigma**2 / 2)
     return float(dist.mean)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,18 @@ class LocatedError:
         where = self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
         # For an override the location already names the key: don't repeat it.
         if self.path and not (self.line is None and self.file == f"--set {self.path}"):
-            return f"{where}: {self.path}: {self.message}"
-        return f"{where}: {self.message}"
+            return one_line(f"{where}: {self.path}: {self.message}")
+        return one_line(f"{where}: {self.message}")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """An error stays one line whatever the user's values hold: control characters (a newline or
+    tab inside a quoted name) are shown escaped, as ``\\n``, ``\\t`` or ``\\x1b``."""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
 class ScenarioError(ValueError):
@@ -73,13 +83,21 @@ def _loc_to_path(loc: tuple[Any, ...], raw: Any, keep_last: bool) -> Path:
     path: list[Any] = []
     node = raw
     for i, seg in enumerate(loc):
-        if ((isinstance(node, dict) and isinstance(seg, str) and seg in node)
-                or (isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node))):
+        if _has(node, seg):
             path.append(seg)
             node = node[seg]
         elif keep_last and i == len(loc) - 1:
             path.append(seg)
     return tuple(path)
+
+
+def _has(node: Any, seg: Any) -> bool:
+    """Whether `seg` is a key of the mapping `node` or an index of the list `node`."""
+    if isinstance(node, dict):
+        return isinstance(seg, str) and seg in node
+    if isinstance(node, (list, tuple)):
+        return isinstance(seg, int) and 0 <= seg < len(node)
+    return False
 
 
 def value_at(raw: Any, path: Path) -> Any:
@@ -155,7 +173,7 @@ def _drop_explained_missing(problems: list[tuple[Path, str, bool]],
     return [p for p in problems if not (p[1] == "missing required key" and p[0] in explained)]
 
 
-def _message(kind: str, err: dict[str, Any], value: Any, ctx: dict[str, Any], path: Path,
+def _message(kind: str, err: Mapping[str, Any], value: Any, ctx: dict[str, Any], path: Path,
              valid_keys: Callable[[Path], list[str]] | None) -> str:
     if kind == "missing":
         return "missing required key"

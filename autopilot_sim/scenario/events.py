@@ -8,7 +8,8 @@ optional field per kind) so errors point at the key the user wrote. The engine r
 * ``event.payload`` — the value of that kind's field, typed per kind (table below);
 * ``event.target``  — the one server target of crash/restart/leave/force_leave/pause/upgrade,
   else None; `parse_target` turns it into a `TargetRef`;
-* ``event.line``    — the line of the event in its file (0 if not loaded from a file).
+* ``event.line``    — the line of the event in its file (0 if not loaded from a file);
+* ``event.index``   — its index in the file's ``events`` list (the scenario sorts events by time).
 
 ========================  ===================================================================
 kind                      payload
@@ -27,17 +28,22 @@ set_network               `NetworkPatch` — keys given replace the current netw
 set_load                  `LoadPatch` — ``.writes_per_second``
 join                      `ServerSpec` — a new server joins (version defaults per profile); the
                           name may be that of a server that left (a new server, empty data dir)
-upgrade                   `UpgradeSpec` — ``.server`` target restarts on ``.version``
+upgrade                   `UpgradeSpec` — ``.server`` target restarts on ``.version``; with
+                          ``.down_for`` it stays down that long first (None: at once)
+rolling_restart           `RollingRestartSpec` — servers restarted one at a time (`rolling`)
 set_autopilot             `AutopilotPatch` — ``.changes()`` the config keys written
 ========================  ===================================================================
 
-Events at the same time apply in file order. What each kind needs of its server (running,
-crashed, left) is checked before the run, in `lifecycle`.
+A scenario's events may be written in any order: `Scenario` sorts them stably by ``at`` (events
+at the same time keep file order) and each keeps its place in the file (``event.index``) and its
+line, so messages point at what the user wrote. Events at the same time apply in file order.
+What each kind needs of its server (running, crashed, left, down for a while) is checked before
+the run, in `lifecycle`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
 
@@ -46,6 +52,7 @@ from autopilot_sim.scenario.base import KeyedError, ScenarioModel
 from autopilot_sim.scenario.cluster import ServerSpec
 from autopilot_sim.scenario.load import LoadPatch
 from autopilot_sim.scenario.network import NetworkPatch
+from autopilot_sim.scenario.rolling import RollingRestartSpec, StepDuration
 from autopilot_sim.scenario.types import (
     Duration,
     PositiveDuration,
@@ -69,12 +76,13 @@ EVENT_KINDS = (
     "force_leave",
     "join",
     "upgrade",
+    "rolling_restart",
     "set_autopilot",
 )
 
 EventKind = Literal[
     "crash", "restart", "pause", "partition", "cut", "heal", "set_network", "set_load",
-    "leave", "force_leave", "join", "upgrade", "set_autopilot",
+    "leave", "force_leave", "join", "upgrade", "rolling_restart", "set_autopilot",
 ]
 
 
@@ -112,12 +120,20 @@ class CutSpec(LinkRef):
 
 
 class UpgradeSpec(ScenarioModel):
-    """Restart a server on a new version. YAML: ``{server, version[, upgrade_version]}``."""
+    """Restart a server on a new version. YAML: ``{server, version[, upgrade_version][, down_for]}``.
+
+    Without ``down_for`` the server stops and starts again at the same instant; with it, it stops
+    without leaving (a Nomad server does not leave on SIGTERM by default) and starts on the new
+    version that much later, with its Raft state.
+    """
 
     server: Target = Field(description="The server to upgrade.")
     version: Version = Field(description="Its new Nomad version.")
     upgrade_version: UpgradeVersion | None = Field(
         None, description="Enterprise: its new custom upgrade version; unset: unchanged.")
+    down_for: StepDuration | None = Field(
+        None, description="How long the server is down before it starts on the new version (at most "
+                          "24h); unset: it restarts at once.")
 
 
 def _check_groups(groups: list[list[str]]) -> list[list[str]]:
@@ -196,10 +212,14 @@ class Event(ScenarioModel):
                           "left (a new server with an empty data dir; a crashed one is restarted instead).")
     upgrade: UpgradeSpec | None = Field(
         None, description="Restart a server on a new version: {server, version}.")
+    rolling_restart: RollingRestartSpec | None = Field(
+        None, description="Restart (or, with version, upgrade) servers one at a time: {servers: all | [names], "
+                          "order: leader-last | followers-first | as-listed, interval, down_for[, version]}.")
     set_autopilot: AutopilotPatch | None = Field(
         None, description="Write the autopilot configuration (through Raft, like the API).")
 
     _line: int = PrivateAttr(0)
+    _index: int | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Event:
@@ -214,7 +234,7 @@ class Event(ScenarioModel):
     @property
     def kind(self) -> EventKind:
         """The event's kind (the one kind field that is set)."""
-        return next(k for k in EVENT_KINDS if getattr(self, k) is not None)  # type: ignore[return-value]
+        return cast(EventKind, next(k for k in EVENT_KINDS if getattr(self, k) is not None))
 
     @property
     def payload(self) -> Any:
@@ -226,15 +246,20 @@ class Event(ScenarioModel):
         """The single server target of crash/restart/leave/force_leave/pause/upgrade, else None."""
         kind = self.kind
         if kind in ("crash", "restart", "leave", "force_leave"):
-            return self.payload
+            return cast(str, self.payload)
         if kind in ("pause", "upgrade"):
-            return self.payload.server
+            return cast(str, self.payload.server)
         return None
 
     @property
     def line(self) -> int:
         """The event's line in its scenario file (1-based; 0 when not loaded from a file)."""
         return self._line
+
+    @property
+    def index(self) -> int | None:
+        """The event's index in the scenario file's ``events`` list (None outside a `Scenario`)."""
+        return self._index
 
     def references(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every server target or name in the payload with its path inside the event, e.g.
@@ -244,6 +269,8 @@ class Event(ScenarioModel):
             return [((kind,), p)]
         if kind in ("pause", "upgrade"):
             return [((kind, "server"), p.server)]
+        if kind == "rolling_restart":
+            return [(("rolling_restart", "servers", j), name) for j, name in enumerate(p.names or [])]
         if kind == "partition":
             return [(("partition", g, j), t) for g, group in enumerate(p) for j, t in enumerate(group)]
         if kind == "cut" or (kind == "heal" and p != "all"):

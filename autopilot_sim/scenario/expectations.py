@@ -205,12 +205,17 @@ class Expectation(ScenarioModel):
     @property
     def start(self) -> int:
         """Start of the window in ns (== end for "at")."""
-        return self.at if self.at is not None else (self.within or self.always)[0]  # type: ignore[index]
+        return self.at if self.at is not None else self._window()[0]
 
     @property
     def end(self) -> int:
         """End of the window in ns (== start for "at")."""
-        return self.at if self.at is not None else (self.within or self.always)[1]  # type: ignore[index]
+        return self.at if self.at is not None else self._window()[1]
+
+    def _window(self) -> tuple[int, int]:
+        window = self.within or self.always
+        assert window is not None, "the model requires one of at, within, always"
+        return int(window[0]), int(window[1])
 
     @property
     def line(self) -> int:

@@ -7,8 +7,7 @@
 
 All three return a validated `Scenario` or raise `ScenarioError` listing *every* problem found:
 YAML syntax, unknown keys (with a "did you mean"), wrong types, bad durations (Go's message),
-out-of-range values, missing required keys, unknown server names, events after the end or out of
-order, and bad overrides.
+out-of-range values, missing required keys, unknown server names, events after the end or and bad overrides.
 """
 
 from __future__ import annotations
@@ -111,8 +110,8 @@ def validate_document(raw: Any, smap: SourceMap, overrides: Sequence[str] | None
         raise ScenarioError(errors) from None
     if errors:
         raise ScenarioError(errors)
-    for i, event in enumerate(scenario.events):
-        event._line = smap.locate(("events", i)).line or 0
+    for event in scenario.events:  # sorted by time: each keeps its place in the file
+        event._line = smap.locate(("events", scenario.event_index(event))).line or 0
     for i, exp in enumerate(scenario.expect):
         exp._line = smap.locate(("expect", i)).line or 0
     scenario._source = smap.file

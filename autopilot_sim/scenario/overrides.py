@@ -125,4 +125,6 @@ def apply_to_raw(raw: dict[str, Any], smap: SourceMap, overrides: Iterable[str])
             problems.append(exc.located())
             continue
         smap.replace(real, origin)
+        for depth in range(1, len(real)):  # mappings the override created on its way (nosuch.key)
+            smap.values.setdefault(real[:depth], Location(origin.file, None, None, real))
     return problems

@@ -17,7 +17,7 @@ from the range and the leader heartbeats every ``heartbeat_interval``. They are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,13 +27,19 @@ from autopilot_sim.scenario.distributions import Distribution
 from autopilot_sim.scenario.types import Duration, duration_type
 
 #: Paper-style election timeouts: hashicorp/raft's own floor for its timeouts (5ms).
-PaperTimeout = duration_type(5 * MILLISECOND, why="hashicorp/raft's floor for its timeouts is 5ms")
-#: Paper-style heartbeat period: hashicorp/raft's floor for CommitTimeout, its fastest timer (1ms).
-PaperHeartbeat = duration_type(1 * MILLISECOND, why="hashicorp/raft's fastest timer, CommitTimeout, is at least 1ms")
-#: Nomad's RaftTimeout: its own test servers use 500ms; 10ms is still above any round trip of the
-#: default network, below it every RPC times out and is retried.
-RpcTimeout = duration_type(10 * MILLISECOND, why="Nomad's test servers use 500ms; shorter than a round "
-                                                  "trip, every RPC would time out and be retried")
+if TYPE_CHECKING:  # to mypy a duration field is the int of ns it holds
+    PaperTimeout = int
+    PaperHeartbeat = int
+    RpcTimeout = int
+else:
+    PaperTimeout = duration_type(5 * MILLISECOND, why="hashicorp/raft's floor for its timeouts is 5ms")
+    #: Paper-style heartbeat period: hashicorp/raft's floor for CommitTimeout, its fastest timer (1ms).
+    PaperHeartbeat = duration_type(1 * MILLISECOND,
+                                   why="hashicorp/raft's fastest timer, CommitTimeout, is at least 1ms")
+    #: Nomad's RaftTimeout: its own test servers use 500ms; 10ms is still above any round trip of
+    #: the default network, below it every RPC times out and is retried.
+    RpcTimeout = duration_type(10 * MILLISECOND, why="Nomad's test servers use 500ms; shorter than a "
+                                                      "round trip, every RPC would time out and be retried")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ def _type_of(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if prop.get("x-go-duration") or any(alt.get("pattern", "").startswith("^[-+]?(0|") for alt in alternatives):
         return "duration"
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
     if "enum" in prop:
         return " \\| ".join(json.dumps(v) for v in prop["enum"])
     if "const" in prop:

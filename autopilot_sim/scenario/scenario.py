@@ -20,6 +20,7 @@ from autopilot_sim.scenario.lifecycle import lifecycle_issues
 from autopilot_sim.scenario.load import LoadSpec
 from autopilot_sim.scenario.network import NetworkSpec
 from autopilot_sim.scenario.raft import RaftSpec
+from autopilot_sim.scenario.rolling import expansion_comment
 from autopilot_sim.scenario.semantics import scenario_issues
 from autopilot_sim.scenario.types import DEFAULT_START_TIME, ScenarioDuration, Slug, Timestamp
 from autopilot_sim.scenario.yamlsource import SourceMap
@@ -53,7 +54,9 @@ class Scenario(ScenarioModel):
     load: LoadSpec = Field(default_factory=LoadSpec, description="Client writes.")
     autopilot: AutopilotSpec = Field(default_factory=AutopilotSpec, description="Nomad's autopilot block.")
     acl: AclSpec = Field(default_factory=AclSpec, description="ACLs for `serve`.")
-    events: list[Event] = Field(default_factory=list, description="Faults and changes, in time order.")
+    events: list[Event] = Field(
+        default_factory=list, description="Faults and changes, in any order: sorted stably by `at` (events at "
+                                          "the same time keep file order); the resolved file shows the order used.")
     expect: list[Expectation] = Field(default_factory=list, description="Checks on the health reports.")
 
     _source: str | None = PrivateAttr(None)
@@ -70,7 +73,8 @@ class Scenario(ScenarioModel):
     @model_validator(mode="after")
     def _resolve_and_check(self) -> Scenario:
         default_version = DEFAULT_VERSIONS[self.cluster.nomad_version]
-        for event in self.events:
+        for i, event in enumerate(self.events):
+            event._index = i  # its place in the file: messages point there after the sort below
             if event.join is not None and not event.join.version_given:
                 event.join.version = default_version
                 event.join.model_fields_set.discard("version")
@@ -86,6 +90,7 @@ class Scenario(ScenarioModel):
         costly = too_costly(self)
         if costly is not None:
             raise IssueList([(("duration",), costly, False)])
+        self.events.sort(key=lambda event: event.at)  # stable: same-time events keep file order
         return self
 
     @property
@@ -103,8 +108,12 @@ class Scenario(ScenarioModel):
     def notes(self) -> list[str]:
         """What only the run can check (role targets, states an earlier role event may have
         changed), one located line each: see `lifecycle`."""
-        _, notes = lifecycle_issues(self.cluster, list(enumerate(self.events)))
+        _, notes = lifecycle_issues(self.cluster, [(self.event_index(e), e) for e in self.events], self.duration)
         return [self.located(path, message) for path, message, _ in notes]
+
+    def event_index(self, event: Event) -> int:
+        """``event``'s index in the file's ``events`` list (the list here is sorted by time)."""
+        return event.index if event.index is not None else self.events.index(event)
 
     def server_names(self) -> list[str]:
         """Every server that ever exists: the initial ones, then those joined by events."""
@@ -131,7 +140,26 @@ class Scenario(ScenarioModel):
         """
         body = yaml.dump(_flowed(self.to_resolved_dict()), Dumper=_ResolvedDumper, sort_keys=False,
                          allow_unicode=True, default_flow_style=False, width=120)
-        return RESOLVED_HEADER + body
+        return RESOLVED_HEADER + self._comment_expansions(body)
+
+    def _comment_expansions(self, body: str) -> str:
+        """A comment above each rolling restart with its expansion (`rolling.expansion_comment`).
+        Comments only: loading the file again reads the same events."""
+        if not any(e.rolling_restart is not None for e in self.events):
+            return body
+        out: list[str] = []
+        in_events, k = False, -1
+        for line in body.splitlines(keepends=True):
+            if not line.startswith((" ", "-")):
+                in_events = line.startswith("events:")
+            elif in_events and line.startswith("- "):
+                k += 1
+                event = self.events[k]
+                if event.rolling_restart is not None:
+                    out += [f"# events[{k}] {text}\n" if n == 0 else f"#   {text}\n"
+                            for n, text in enumerate(expansion_comment(event.rolling_restart, event.at))]
+            out.append(line)
+        return "".join(out)
 
 
 class _Flow(dict):  # type: ignore[type-arg]
@@ -157,8 +185,8 @@ _ResolvedDumper.add_representer(
 def _flowed(node: Any, in_list: bool = False) -> Any:
     """Mark list items, scalar lists and distributions for flow style."""
     if isinstance(node, dict):
-        items = {k: _flowed(v) for k, v in node.items()}
-        return _Flow(items) if in_list or "distribution" in node else items
+        mapping = {k: _flowed(v) for k, v in node.items()}
+        return _Flow(mapping) if in_list or "distribution" in node else mapping
     if isinstance(node, list):
         items = [_flowed(v, in_list=True) for v in node]
         return _FlowList(items) if all(not isinstance(v, dict) for v in node) and node else items

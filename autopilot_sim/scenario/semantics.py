@@ -23,7 +23,7 @@ from autopilot_sim.scenario.events import Event
 from autopilot_sim.scenario.expectations import ENTERPRISE_CHECK_KEYS, Expectation
 from autopilot_sim.scenario.lifecycle import lifecycle_issues
 from autopilot_sim.scenario.network import LinkSpec
-from autopilot_sim.scenario.types import parse_target
+from autopilot_sim.scenario.types import describe, parse_target
 
 #: (path from the scenario root, message, point at the key rather than the value)
 Issue = tuple[tuple[str | int, ...], str, bool]
@@ -48,7 +48,7 @@ def unknown_server(name: str, known: Sequence[str]) -> str:
              if not _numbered_sibling(name, c)][:1]
     hint = f'; did you mean "{close[0]}"?' if close else ";"
     listing = f"servers are {name_list(known)}" if known else "there are no servers"
-    return f'unknown server "{name}"{hint} {listing}'
+    return f"unknown server {describe(name)}{hint} {listing}"
 
 
 def scenario_issues(
@@ -65,10 +65,11 @@ def scenario_issues(
     with its index in the file (items that failed their own validation are left out).
     """
     issues: list[Issue] = []
+    events = time_order(events)
     issues += _event_times(duration, events)
     if cluster is not None:
         issues += _event_names(cluster, events)
-        issues += lifecycle_issues(cluster, events)[0]
+        issues += lifecycle_issues(cluster, events, duration)[0]
         ever = _all_servers(cluster, events)
         if len(ever) > MAX_SERVER_COUNT:
             first = next(i for i, e in events if e.kind == "join" and e.join.name == ever[MAX_SERVER_COUNT])  # type: ignore[union-attr]
@@ -87,18 +88,18 @@ def scenario_issues(
     return issues
 
 
+def time_order(events: Sequence[tuple[int, Event]]) -> list[tuple[int, Event]]:
+    """The events sorted stably by ``at`` (same-time events keep file order), with their indexes
+    in the file: the order the engine fires them in, and the order every check walks."""
+    return sorted(events, key=lambda item: item[1].at)
+
+
 def _event_times(duration: int | None, events: Sequence[tuple[int, Event]]) -> list[Issue]:
-    issues: list[Issue] = []
-    previous: tuple[int, int] | None = None  # (index, at)
-    for i, event in events:
-        if duration is not None and event.at > duration:
-            issues.append((("events", i, "at"), f"at {fmt(event.at)} is after the end of the scenario "
-                                                f"(duration {fmt(duration)})", False))
-        if previous is not None and event.at < previous[1]:
-            issues.append((("events", i, "at"), f"events must be in time order: {fmt(event.at)} comes "
-                                                f"after events[{previous[0]}] at {fmt(previous[1])}", False))
-        previous = (i, event.at)
-    return issues
+    if duration is None:
+        return []
+    return [(("events", i, "at"), f"at {fmt(event.at)} is after the end of the scenario "
+                                  f"(duration {fmt(duration)})", False)
+            for i, event in sorted(events, key=lambda item: item[0]) if event.at > duration]
 
 
 def _all_servers(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> list[str]:
@@ -112,14 +113,18 @@ def _all_servers(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> l
 def _event_names(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> list[Issue]:
     issues: list[Issue] = []
     known = list(cluster.server_names)
-    joins_later = {e.join.name: (i, e.at) for i, e in events if e.kind == "join"}  # type: ignore[union-attr]
-    for i, event in events:
+    # name -> (place in time order, index in the file, at) of its first join
+    joins_later: dict[str, tuple[int, int, int]] = {}
+    for pos, (i, e) in enumerate(events):
+        if e.join is not None:
+            joins_later.setdefault(e.join.name, (pos, i, e.at))
+    for pos, (i, event) in enumerate(events):
         for subpath, target in event.references():
             name = parse_target(target).name
             if name is None or name in known:
                 continue
-            if name in joins_later and joins_later[name][0] > i:
-                j, at = joins_later[name]
+            if name in joins_later and joins_later[name][0] > pos:
+                _, j, at = joins_later[name]
                 message = (f'server "{name}" does not exist yet at {fmt(event.at)}: it joins at '
                            f"{fmt(at)} (events[{j}])")
             else:
@@ -140,7 +145,7 @@ def _event_names(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> l
 
 def _bootstrap(cluster: ClusterSpec, events: Sequence[tuple[int, Event]]) -> list[Issue]:
     voting = sum(1 for s in cluster.servers if not s.non_voting)
-    joining = sum(1 for _, e in events if e.kind == "join" and not e.join.non_voting)  # type: ignore[union-attr]
+    joining = sum(1 for _, e in events if e.join is not None and not e.join.non_voting)
     expect = cluster.bootstrap_expect or voting
     if expect <= voting + joining:
         return []

@@ -64,11 +64,11 @@ class GuardedLoader(yaml.SafeLoader):
         self._sizes: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
         self._path: list[Any] = []
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """Compose one node, counting it (or, for an alias, everything it stands for)."""
         self._path.append(_segment(parent, index))
         try:
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
             if self.check_event(AliasEvent):
                 if event.anchor in self._open:
                     raise GuardError(event.start_mark, self.path(),

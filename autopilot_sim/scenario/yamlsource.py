@@ -163,7 +163,8 @@ class _Builder:
         ok = node.tag in _SCALAR_TAGS if expected is None else node.tag == expected
         if not ok:
             shown = "!!" + node.tag[len(_STD):] if node.tag.startswith(_STD) else node.tag
-            what = {MappingNode: "mapping", SequenceNode: "list"}.get(type(node), "value")
+            kinds: dict[type[Node], str] = {MappingNode: "mapping", SequenceNode: "list"}
+            what = kinds.get(type(node), "value")
             raise YamlProblem(_loc(self.file, node),
                               f'unknown tag "{shown}" on a {what}: scenario files use plain YAML '
                               "(text, numbers, true/false, lists, mappings); remove the tag", path)

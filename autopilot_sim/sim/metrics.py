@@ -6,17 +6,19 @@ from a run directory, and they are the same for the same scenario and seed on an
 `operator_metrics` returns the keys that `summary.json` gains:
 
 ``down_episodes``
-    One record per crash of a server, and per pause at least as long as the gossip layer's
-    fastest possible failure verdict (`detection_floor_ns`: memberlist's probe timeout plus its
-    minimum suspicion timeout, ``SuspicionMult × max(1, log10 n) × ProbeInterval``; 33 s with
+    One record per crash of a server (a stop without leave — a rolling restart's step, an upgrade
+    with ``down_for`` — is a crash to the cluster, measured as one, with cause ``stop``), and per
+    pause at least as long as the gossip layer's fastest possible failure verdict
+    (`detection_floor_ns`: memberlist's probe timeout plus its minimum suspicion timeout,
+    ``SuspicionMult × max(1, log10 n) × ProbeInterval``; 33 s with
     the WAN defaults and up to 10 servers). Shorter pauses cannot make serf mark anyone failed
     and are not episodes. An episode of a crash ends when the server is restarted (``restart``
-    or ``upgrade`` — an upgrade restarts at once, so it is no episode of its own); one of a pause
+    or ``upgrade`` — an upgrade without ``down_for`` restarts at once, so it is no episode of its own); one of a pause
     ends when the process resumes (pause start + its length); a crash during a pause ends the
     pause's episode and starts a crash episode. An episode still open when the run ends is cut
     at the end of the run (``ended_s`` null). Fields, all times in seconds:
 
-    * ``server``, ``cause`` (``crash`` | ``pause``), ``at_s`` (when it went down),
+    * ``server``, ``cause`` (``crash`` | ``stop`` | ``pause``), ``at_s`` (when it went down),
       ``ended_s`` (restart / resume time, null when still down at the end), ``down_s``;
     * measured from ``at_s``, each null when it did not happen before the episode ended:
       ``serf_failed_after_s`` — the *leader's* serf holds the server ``failed``: the first
@@ -131,10 +133,11 @@ def _episodes(events: list[dict[str, Any]], end: int, floor: Callable[[int], int
         if kind == "crash":
             if episode is not None:  # a crash during a pause: the pause episode ends here
                 episode.ended = t
-            episode = _Episode(server, "crash", t)
+            # A planned stop (its crash line names the rolling restart or upgrade that caused it).
+            episode = _Episode(server, "stop" if e.get("cause") else "crash", t)
             open_[server] = episode
             out.append(episode)
-        elif kind in ("restart", "upgrade") and episode is not None and episode.cause == "crash":
+        elif kind in ("restart", "upgrade") and episode is not None and episode.cause in ("crash", "stop"):
             episode.ended = t
             del open_[server]
         elif kind == "pause":

@@ -25,6 +25,7 @@ from autopilot_sim.sim.metrics import scenario_metrics
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.nomad import NomadLayer
 from autopilot_sim.sim.recorder import Recorder
+from autopilot_sim.sim.rolling import RollingRestart, upgrade_with_downtime
 from autopilot_sim.sim.rundir import write_run_dir
 
 
@@ -144,9 +145,10 @@ class Simulation:
         # `restart: follower` after `crash: follower` means the server that crash took down.
         self._crashed_by_target: dict[str, str] = {}
         self._left: set[str] = set()  # servers a leave event was aimed at (maybe still leaving)
-        for index, event in enumerate(scenario.events):
-            if event.at <= self.duration:
-                self.cluster.call_at(event.at, self._fire, index, event)
+        for position, event in enumerate(scenario.events):  # sorted by time (stable) by the scenario
+            index = getattr(event, "index", None)
+            if event.at <= self.duration:  # messages name the event's place in the file
+                self.cluster.call_at(event.at, self._fire, position if index is None else index, event)
 
     # ------------------------------------------------------------------ events
 
@@ -266,7 +268,8 @@ class Simulation:
             cluster.set_load(payload.writes_per_second)
             rec.event(now, "set_load", f"client load set to {payload.writes_per_second:g} writes/s",
                       writes_per_second=payload.writes_per_second)
-        elif self.nomad is None and kind in ("join", "leave", "force_leave", "upgrade", "set_autopilot"):
+        elif self.nomad is None and (kind in ("join", "leave", "force_leave", "upgrade", "set_autopilot")
+                                     or (kind == "rolling_restart" and payload.version is not None)):
             raise ScenarioRunError(event, index, now, f"{kind} needs the Nomad layer (gossip and autopilot), "
                                                       "which this Raft-only simulation runs without")
         elif kind == "join":
@@ -291,18 +294,16 @@ class Simulation:
         elif kind == "upgrade":
             name = self.resolve(payload.server, event, index)
             self._guard(event, index, cluster.servers[name].up, f"{name} is down")
-            old = self._layer.versions.get(name, "")
-            self._layer.server_crashed(name)
-            cluster.crash(name)
-            self._layer.versions[name] = payload.version
-            if payload.upgrade_version is not None:
-                self._layer.set_upgrade_version(name, payload.upgrade_version)
-            cluster.servers[name].version = payload.version
-            self._layer.reset_fsm(name)
-            cluster.restart(name)
-            self._layer.restart_gossip(name)
-            rec.event(now, "upgrade", f"{name} restarted on version {payload.version} (was {old})",
-                      server=name, version=payload.version)
+            down_for = getattr(payload, "down_for", None)
+            if down_for is None:
+                self.stop_server(name)
+                old = self.start_server(name, payload.version, payload.upgrade_version)
+                rec.event(now, "upgrade", f"{name} restarted on version {payload.version} (was {old})",
+                          server=name, version=payload.version)
+            else:
+                upgrade_with_downtime(self, index, event, name)
+        elif kind == "rolling_restart":
+            RollingRestart(self, index, event).begin()
         elif kind == "set_autopilot":
             changes = payload.changes()
             index = self._layer.write_config(changes)
@@ -321,6 +322,34 @@ class Simulation:
         """The Nomad layer, for events that need it (`_apply` refuses them in a Raft-only run)."""
         assert self.nomad is not None
         return self.nomad
+
+    def running_servers(self) -> list[str]:
+        """The servers whose process runs now and that are not leaving, in the scenario's order
+        (``cluster.servers``, then joins): what a rolling restart's ``servers: all`` covers."""
+        names = self.scenario.server_names()
+        return [n for n in names if n in self.cluster.servers and self.cluster.servers[n].up and n not in self._left]
+
+    def stop_server(self, name: str) -> None:
+        """Stop a running server's process without a leave: to its peers, a crash."""
+        if self.nomad is not None:
+            self._layer.server_crashed(name)
+        self.cluster.crash(name)
+
+    def start_server(self, name: str, version: str | None = None, upgrade_version: str | None = None) -> str:
+        """Start a stopped server with its persisted state, on ``version`` when given (and the
+        Enterprise ``upgrade_version``); returns the version it ran before."""
+        old = self._layer.versions.get(name, "") if self.nomad is not None else ""
+        if version is not None:
+            self._layer.versions[name] = version
+            if upgrade_version is not None:
+                self._layer.set_upgrade_version(name, upgrade_version)
+            self.cluster.servers[name].version = version
+        if self.nomad is not None:
+            self._layer.reset_fsm(name)
+        self.cluster.restart(name)
+        if self.nomad is not None:
+            self._layer.restart_gossip(name)
+        return old
 
     def _end_leave(self, name: str) -> None:
         """Starting a server that is still leaving (its process waits for the leave to spread)

@@ -18,11 +18,14 @@ import re
 import threading
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopilot_sim.api.wire import JSON, Response, first, parse_go_uint64
 from autopilot_sim.durations import parse_duration
 from autopilot_sim.web.view import LiveView, pick_messages, report_point
+
+if TYPE_CHECKING:
+    from autopilot_sim.api.handlers import NomadApi
 
 #: The clock rates the API accepts (the page's slider spans 0.1x..100x).
 MIN_SPEED = 0.01
@@ -63,14 +66,14 @@ def ui(path: str, method: str) -> Response | None:
                     [("Cache-Control", "no-cache")])
 
 
-def live_view(api: Any) -> LiveView:
+def live_view(api: NomadApi) -> LiveView:
     """The API's `LiveView` (made on first use)."""
-    view = getattr(api, "_web_view", None)
+    view = api.web_view
     if view is None:
         with _lock:
-            view = getattr(api, "_web_view", None)
+            view = api.web_view
             if view is None:
-                view = api._web_view = LiveView(api.live)
+                view = api.web_view = LiveView(api.live)
     return view
 
 
@@ -84,10 +87,10 @@ def _number(req: Any, key: str) -> int | Response:
     return value
 
 
-def sim_view(api: Any, req: Any) -> Response:
+def sim_view(api: NomadApi, req: Any) -> Response:
     """GET /v1/sim/view[?messages=SEQ][&reports=N]: the current frame, the Raft messages sent
     after SEQ, the health-report timeline points from position N, and the clock."""
-    refused = api._sim_guard(req, ("GET",))
+    refused = api.sim_guard(req, ("GET",))
     if refused is not None:
         return refused
     since_msg = _number(req, "messages")
@@ -101,7 +104,7 @@ def sim_view(api: Any, req: Any) -> Response:
     if frame is None:
         return Response.text(503, "the simulation is not running")
     messages = view.messages
-    reports = api.live.sim.nomad.reports
+    reports = api.live.nomad.reports
     upto = frame["Reports"]
     points = [report_point(r) for r in reports[since_report:upto]] if since_report < upto else []
     return Response.json({
@@ -119,9 +122,9 @@ def sim_view(api: Any, req: Any) -> Response:
 STEP_BY = re.compile(r"[1-9][0-9]{0,2}(ms|s)")
 
 
-def sim_speed(api: Any, req: Any) -> Response:
+def sim_speed(api: NomadApi, req: Any) -> Response:
     """POST /v1/sim/speed with ``{"Speed": X}``: simulated seconds per wall second from now on."""
-    refused = api._sim_guard(req, ("POST", "PUT"))
+    refused = api.sim_guard(req, ("POST", "PUT"))
     if refused is not None:
         return refused
     hint = f'; send {{"Speed": X}} with X from {MIN_SPEED:g} to {MAX_SPEED:g} (simulated seconds per wall second)'
@@ -148,10 +151,10 @@ def sim_speed(api: Any, req: Any) -> Response:
     return Response.json(api.live.state(), pretty=req.pretty)
 
 
-def sim_step(api: Any, req: Any) -> Response:
+def sim_step(api: NomadApi, req: Any) -> Response:
     """POST /v1/sim/step[?by=DURATION]: on a paused clock, process the next instant that has
     events (or advance by DURATION, 1ms..999s in whole ms or s); answers the clock."""
-    refused = api._sim_guard(req, ("POST", "PUT"))
+    refused = api.sim_guard(req, ("POST", "PUT"))
     if refused is not None:
         return refused
     raw = first(req.query, "by")

@@ -185,8 +185,7 @@ class LiveView:
         self._watched_until = self._clock() + WATCH_SECONDS
         if self.frame is None or self._built_key != self._key():
             self._fresh.clear()
-            with self.live._cond:
-                self.live._cond.notify_all()  # a paused simulation thread sleeps 0.5 s: wake it
+            self.live.wake()  # a paused simulation thread sleeps 0.5 s
             if self.live.running or self.frame is None:
                 self._fresh.wait(timeout if self.live.running else 0)
         if self.frame is None and not self.live.running:
@@ -207,7 +206,7 @@ class LiveView:
         if self._tap is None:
             self._tap = MessageTap(self.live.sim.cluster)
         key = self._key()
-        if key == self._built_key or (now - self._built_at < FRAME_INTERVAL and not self.live._paused):
+        if key == self._built_key or (now - self._built_at < FRAME_INTERVAL and not self.live.paused):
             return
         new = self._tap.drain()
         if new:

@@ -240,7 +240,9 @@ function drawServers(frame) {
     set("term", String(s.Term));
     set("vote", s.VotedFor || "");
     set("index", `${s.LastIndex} / ${s.CommitIndex}`);
-    set("health", `${s.Healthy === null ? "–" : s.Healthy ? "healthy" : "unhealthy"} · ${s.SerfStatus || "–"}`);
+    // No report while leaderless (Nomad answers 500 "No cluster leader"), or for a server the
+    // leader's autopilot does not list: say so rather than show two dashes.
+    set("health", s.Healthy === null ? "no report" : `${s.Healthy ? "healthy" : "unhealthy"} · ${s.SerfStatus || "–"}`);
   });
 }
 function fillSelect(sel, names, offset = 0) {
