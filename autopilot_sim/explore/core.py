@@ -131,7 +131,9 @@ def fault_servers(base: Any) -> tuple[list[str], list[str]]:
     for exp in base.expect:
         named.update((exp.servers or {}).keys())
     eligible = [n for n in names if n not in lifecycle]
-    targeted = any(event.references() or event.kind == "join" for event in base.events)
+    # Any event that can aim at a server (even by role, or all of them: a rolling restart) counts.
+    untargeted = ("set_network", "set_load", "set_autopilot", "heal")
+    targeted = any(event.references() or event.kind not in untargeted for event in base.events)
     plain = not base.cluster.enterprise and base.cluster.bootstrap_expect == len(names) and not targeted
     droppable = [n for n in names if n not in named] if plain else []
     return eligible, droppable

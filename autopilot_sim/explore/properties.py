@@ -148,7 +148,7 @@ def _removed_while_up(events: list[dict[str, Any]], servers: list[str]) -> Viola
             down.add(server or "")
             if server == leader:
                 leader = None
-        elif kind in (kinds.RESTART, kinds.JOIN):
+        elif kind in (kinds.RESTART, kinds.JOIN, kinds.UPGRADE):  # an upgrade ends with the server running
             down.discard(server or "")
             leaving.discard(server or "")
             if kind == kinds.JOIN:
