@@ -18,7 +18,7 @@ from autopilot_sim.explore.faults import Fault, plan_conflict
 from autopilot_sim.explore.generate import Space, draw_plan, run_seed
 from autopilot_sim.explore.properties import Property, check
 from autopilot_sim.explore.worker import FAILED, INVALID, PASSED, Context, evaluate, shrink
-from autopilot_sim.scenario import load_scenario
+from autopilot_sim.scenario import load_scenario, load_scenario_text
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 #: Three servers for a minute: small and fast (a run is ~0.05 s of wall time).
@@ -168,6 +168,16 @@ def test_removing_a_server_counts_only_when_it_was_up_and_reachable() -> None:
                         "reachable")
 
 
+def test_a_server_back_from_an_upgrade_is_up_again() -> None:
+    prop = [Property("no-healthy-server-removed")]
+    events = [{"t_ns": 1, "kind": "leader_elected", "server": "node1"},
+              {"t_ns": 10 * SECOND, "kind": "crash", "server": "node3", "cause": "stop"},
+              {"t_ns": 20 * SECOND, "kind": "upgrade", "server": "node3"},
+              {"t_ns": 30 * SECOND, "kind": "removal", "server": "node3", "rule": "failed voter"}]
+    [v] = check(prop, _result(events), ["node1", "node2", "node3"])
+    assert v.t_ns == 30 * SECOND
+
+
 def test_alert_fires_only_asks_for_an_alert_on_outages_longer_than_the_bound() -> None:
     prop = [Property("alert-fires", 20 * SECOND)]
     episode = {"server": "node2", "cause": "crash", "at_s": 10.0, "ended_s": 40.0}
@@ -242,6 +252,10 @@ def test_servers_are_left_out_only_when_the_scenario_aims_at_none() -> None:
     assert fault_servers(stale) == (["node1", "node2", "node3", "node4", "node5"], [])
     crash = load_scenario(SCENARIOS / "follower-crash-cleanup.yaml")  # crash: node5
     assert fault_servers(crash)[0] == ["node1", "node2", "node3", "node4"]
+    rolling = load_scenario_text(SCENARIO_TEXT + "events:\n  - {at: 20s, rolling_restart: {servers: all, interval: 5s, down_for: 2s}}\n")
+    assert fault_servers(rolling)[1] == []  # a smaller cluster would be another rolling restart
+    loaded = load_scenario_text(SCENARIO_TEXT + "events:\n  - {at: 20s, set_load: {writes_per_second: 5}}\n")
+    assert fault_servers(loaded)[1] == ["node1", "node2", "node3"]
 
 
 # ----------------------------------------------------------------------------- exploration
