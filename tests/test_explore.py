@@ -252,7 +252,8 @@ def test_servers_are_left_out_only_when_the_scenario_aims_at_none() -> None:
     assert fault_servers(stale) == (["node1", "node2", "node3", "node4", "node5"], [])
     crash = load_scenario(SCENARIOS / "follower-crash-cleanup.yaml")  # crash: node5
     assert fault_servers(crash)[0] == ["node1", "node2", "node3", "node4"]
-    rolling = load_scenario_text(SCENARIO_TEXT + "events:\n  - {at: 20s, rolling_restart: {servers: all, interval: 5s, down_for: 2s}}\n")
+    rolling = load_scenario_text(
+        SCENARIO_TEXT + "events:\n  - {at: 20s, rolling_restart: {servers: all, interval: 5s, down_for: 2s}}\n")
     assert fault_servers(rolling)[1] == []  # a smaller cluster would be another rolling restart
     loaded = load_scenario_text(SCENARIO_TEXT + "events:\n  - {at: 20s, set_load: {writes_per_second: 5}}\n")
     assert fault_servers(loaded)[1] == ["node1", "node2", "node3"]
