@@ -8,7 +8,7 @@ Rule references (§n) are to the hashicorp/raft behaviour reference (docs/).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mypy_extensions import trait
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft.messages import (
@@ -23,6 +23,7 @@ from autopilot_sim.raft.roles import (
     CANDIDATE,
     LEADER,
 )
+from autopilot_sim.raft.state import NodeState
 
 FAILURE_WAIT = 10 * MILLISECOND
 MAX_FAILURE_SCALE = 12
@@ -89,13 +90,9 @@ class Progress:
         self.bo_key = ("bo", peer)
         self.removed = False
 
-if TYPE_CHECKING:
-    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
-else:
-    _Base = object
 
-
-class Replication(_Base):
+@trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's leader-side replication and heartbeats (see the module docstring)."""
 
     # ------------------------------------------------------------------ leader: replication

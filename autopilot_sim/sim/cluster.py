@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from heapq import heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mypy_extensions import mypyc_attr
+
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.configuration import Configuration
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+@mypyc_attr(native_class=False)  # mypyc: exceptions stay ordinary Python classes
 class SimulationError(RuntimeError):
     """A scenario asked for something impossible at run time (e.g. crash a server that is down)."""
 

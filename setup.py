@@ -1,0 +1,82 @@
+"""Build script: the package, with its hot modules compiled by mypyc where a C compiler exists.
+
+pyproject.toml holds the metadata; this file only adds the extension modules. The modules listed
+in `autopilot_sim/native.py` (the Raft node, the engine's loop and transport, gossip) are
+ordinary typed Python; mypyc turns each into a C extension next to its .py file. Python prefers
+the extension when both exist, and `autopilot-sim --version` says which build runs.
+
+Falls back to the pure-Python package, with one line on stderr, when AUTOPILOT_SIM_PURE=1 is set,
+when mypyc cannot be imported, or when compiling fails (no C compiler, no Python headers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "autopilot_sim"))
+import native  # noqa: E402  (autopilot_sim/native.py, read without importing the package)
+
+sys.path.pop(0)
+
+
+def _say(message: str) -> None:
+    print(f"autopilot-sim build: {message}", file=sys.stderr, flush=True)
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that leaves a working pure package when compiling fails, and writes the manifest
+    (each compiled module's source digest) that `autopilot_sim.native` checks at import."""
+
+    def run(self) -> None:
+        start = time.monotonic()
+        try:
+            super().run()
+        except Exception as exc:  # any compiler failure: fall back to pure Python
+            for path in self.get_outputs():  # never leave some modules compiled and others not
+                Path(path).unlink(missing_ok=True)
+            _say(f"compiling failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                 "installing the pure-Python package")
+            return
+        if not self.extensions:
+            return
+        root = Path(self.build_lib) if not self.inplace else HERE
+        manifest = {module: hashlib.sha256((HERE / native.source_path(module)).read_bytes()).hexdigest()
+                    for module in native.COMPILED_MODULES}
+        target = root / "autopilot_sim" / native.MANIFEST
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        _say(f"compiled {len(native.COMPILED_MODULES)} modules with mypyc in {time.monotonic() - start:.0f} s")
+
+
+def ext_modules() -> list:
+    """mypyc's extensions for the hot modules, or none (pure build)."""
+    if os.environ.get("AUTOPILOT_SIM_PURE", "") not in ("", "0"):
+        _say("AUTOPILOT_SIM_PURE is set; building the pure-Python package")
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError:
+        _say("mypyc is not available; building the pure-Python package")
+        return []
+    paths = [native.source_path(module) for module in native.COMPILED_MODULES]
+    cwd = os.getcwd()
+    os.chdir(HERE)  # mypycify takes paths relative to the project
+    try:
+        return mypycify(paths, opt_level="3", debug_level="0", group_name=native.GROUP, verbose=False)
+    except (Exception, SystemExit) as exc:  # a type error (SystemExit) or a mypyc crash: pure
+        _say(f"mypyc failed ({type(exc).__name__}); building the pure-Python package")
+        return []
+    finally:
+        os.chdir(cwd)
+
+
+setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
