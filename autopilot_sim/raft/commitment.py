@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mypy_extensions import trait
+from mypy_extensions import mypyc_attr, trait
 
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.quorum import quorum_size
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 @trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
 class Commitment(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's commit index bookkeeping (see the module docstring)."""
 

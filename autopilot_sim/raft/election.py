@@ -5,7 +5,7 @@ handling): candidate rounds, pre-vote, vote requests and answers, TimeoutNow. A 
 
 from __future__ import annotations
 
-from mypy_extensions import trait
+from mypy_extensions import mypyc_attr, trait
 
 from autopilot_sim.raft import configuration as cfg
 from autopilot_sim.raft import notes
@@ -28,6 +28,7 @@ from autopilot_sim.raft.state import NodeState
 
 
 @trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
 class Election(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's candidate side and vote handling (see the module docstring)."""
 

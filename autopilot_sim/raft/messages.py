@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mypy_extensions import mypyc_attr
+
 # Entry kinds.
 COMMAND = "command"
 CONFIGURATION = "configuration"
@@ -26,6 +28,7 @@ STAGING = 2
 SUFFRAGE_NAMES = {VOTER: "Voter", NONVOTER: "Nonvoter", STAGING: "Staging"}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Entry:
     """One immutable log entry. Shared between servers' logs (never mutated)."""
 
@@ -53,6 +56,7 @@ class Entry:
         )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Message:
     """Base class; `is_request` tells the transport whether a response is awaited."""
 

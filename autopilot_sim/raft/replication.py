@@ -8,7 +8,7 @@ Rule references (§n) are to the hashicorp/raft behaviour reference (docs/).
 
 from __future__ import annotations
 
-from mypy_extensions import trait
+from mypy_extensions import mypyc_attr, trait
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft.messages import (
@@ -46,6 +46,7 @@ def heartbeat_backoff(failures: int, cap: int) -> int:
     return min(wait, cap)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Progress:
     """The leader's view of one other server (a replication + heartbeat goroutine pair)."""
 
@@ -92,6 +93,7 @@ class Progress:
 
 
 @trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
 class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's leader-side replication and heartbeats (see the module docstring)."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mypy_extensions import trait
+from mypy_extensions import mypyc_attr, trait
 
 if TYPE_CHECKING:
     from autopilot_sim.raft import configuration as cfg
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 
 @trait  # the mixins (traits for mypyc) may only derive from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
 class NodeState:
     """Declarations only (no values, no behaviour): see the module docstring."""
 

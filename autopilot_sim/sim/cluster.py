@@ -110,6 +110,7 @@ class SimServer:
         self.seen_commit = -1
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # experiments/election_time.py watches deliveries
 class Cluster:
     """A cluster of simulated servers on one SimPy environment (one run owns one environment)."""
 
