@@ -38,23 +38,34 @@ class OptionalBuildExt(build_ext):
 
     def run(self) -> None:
         start = time.monotonic()
-        try:
-            super().run()
-        except Exception as exc:  # any compiler failure: fall back to pure Python
-            for path in self.get_outputs():  # never leave some modules compiled and others not
-                Path(path).unlink(missing_ok=True)
-            _say(f"compiling failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                 "installing the pure-Python package")
-            return
-        if not self.extensions:
-            return
-        root = Path(self.build_lib) if not self.inplace else HERE
+        compiled = False
+        if self.inplace:  # no extension from an earlier build may stay next to the sources
+            _remove_inplace_extensions(keep={Path(p).resolve() for p in self.get_outputs()})
+        if self.extensions:
+            try:
+                super().run()
+                compiled = True
+            except Exception as exc:  # any compiler failure: fall back to pure Python
+                for path in self.get_outputs():  # never leave some modules compiled and others not
+                    Path(path).unlink(missing_ok=True)
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                _say(f"compiling failed ({type(exc).__name__}: {first}); installing the pure-Python package")
         manifest = {module: hashlib.sha256((HERE / native.source_path(module)).read_bytes()).hexdigest()
-                    for module in native.COMPILED_MODULES}
+                    for module in native.COMPILED_MODULES} if compiled else {}
+        root = HERE if self.inplace else Path(self.build_lib)
         target = root / "autopilot_sim" / native.MANIFEST
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        _say(f"compiled {len(native.COMPILED_MODULES)} modules with mypyc in {time.monotonic() - start:.0f} s")
+        if compiled:
+            _say(f"compiled {len(native.COMPILED_MODULES)} modules with mypyc in {time.monotonic() - start:.0f} s")
+
+
+def _remove_inplace_extensions(keep: set[Path]) -> None:
+    """Delete extension modules an earlier in-place build left next to the sources (but `keep`)."""
+    package = HERE / "autopilot_sim"
+    for path in {*package.glob("**/*.so"), *package.glob("**/*.pyd")}:
+        if path.resolve() not in keep:
+            path.unlink()
 
 
 def ext_modules() -> list:

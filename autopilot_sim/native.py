@@ -72,7 +72,7 @@ def _check() -> tuple[bool, str]:
         return False, f"{PURE_ENV} is set"
     present = [m for m in COMPILED_MODULES if _extension_exists(m)]
     if not present:
-        return False, "no compiled modules (built without a C compiler or with AUTOPILOT_SIM_PURE=1)"
+        return False, "no compiled modules (built without a C compiler, or with AUTOPILOT_SIM_PURE=1)"
     try:
         manifest = json.loads((_PACKAGE_DIR / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -82,8 +82,8 @@ def _check() -> tuple[bool, str]:
                  (_PACKAGE_DIR.parent / source_path(m)).read_bytes()).hexdigest()]
     if stale:
         return False, (f"compiled modules are out of date with their sources ({', '.join(stale[:3])}"
-                       f"{', ...' if len(stale) > 3 else ''}): rebuild with `make native`")
-    return True, f"mypyc: {len(COMPILED_MODULES)} modules"
+                       f"{', ...' if len(stale) > 3 else ''}): rebuild them with `make native`")
+    return True, f"{len(COMPILED_MODULES)} modules compiled with mypyc"
 
 
 class _PureFinder:
@@ -123,5 +123,5 @@ def describe() -> str:
     """One line for `--version`: which build runs and why."""
     if STATUS["build"] == "compiled":
         names = ", ".join(m.removeprefix("autopilot_sim.") for m in COMPILED_MODULES)
-        return f"compiled ({STATUS['reason']}: {names})"
-    return f"pure Python ({STATUS['reason']})"
+        return f"compiled build: {STATUS['reason']} ({names})"
+    return f"pure-Python build: {STATUS['reason']}"
