@@ -12,19 +12,20 @@ minute.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from mypy_extensions import mypyc_attr
 
 # Entry kinds.
-COMMAND = "command"
-CONFIGURATION = "configuration"
-NOOP = "noop"
-BARRIER = "barrier"
+COMMAND: Final = "command"
+CONFIGURATION: Final = "configuration"
+NOOP: Final = "noop"
+BARRIER: Final = "barrier"
 
 # Suffrage values as hashicorp/raft numbers them.
-VOTER = 0
-NONVOTER = 1
-STAGING = 2
+VOTER: Final = 0
+NONVOTER: Final = 1
+STAGING: Final = 2
 SUFFRAGE_NAMES = {VOTER: "Voter", NONVOTER: "Nonvoter", STAGING: "Staging"}
 
 

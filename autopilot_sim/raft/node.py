@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import cast
+from typing import Final, cast
 
 from mypy_extensions import mypyc_attr
 
@@ -70,7 +70,7 @@ from autopilot_sim.raft.roles import (  # re-exported: the node's public names
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.raft.votes import PAPER, paper_vote
 
-LEASE_MIN_CHECK = 10 * MILLISECOND
+LEASE_MIN_CHECK: Final = 10 * MILLISECOND
 _SENTINEL = Entry(0, 0, NOOP)
 
 

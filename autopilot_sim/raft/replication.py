@@ -8,6 +8,8 @@ Rule references (§n) are to the hashicorp/raft behaviour reference (docs/).
 
 from __future__ import annotations
 
+from typing import Final
+
 from mypy_extensions import mypyc_attr, trait
 
 from autopilot_sim.durations import MILLISECOND
@@ -25,8 +27,8 @@ from autopilot_sim.raft.roles import (
 )
 from autopilot_sim.raft.state import NodeState
 
-FAILURE_WAIT = 10 * MILLISECOND
-MAX_FAILURE_SCALE = 12
+FAILURE_WAIT: Final = 10 * MILLISECOND
+MAX_FAILURE_SCALE: Final = 12
 
 
 def replication_backoff(failures: int) -> int:
