@@ -11,7 +11,9 @@ when mypyc cannot be imported, or when compiling fails (no C compiler, no Python
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import sys
@@ -37,22 +39,27 @@ class OptionalBuildExt(build_ext):
     (each compiled module's source digest) that `autopilot_sim.native` checks at import."""
 
     def run(self) -> None:
+        if not self.extensions:
+            return  # a pure build (`_pure` said why)
         start = time.monotonic()
         compiled = False
-        if self.inplace:  # no extension from an earlier build may stay next to the sources
+        error = ""
+        inplace = self.inplace  # (setuptools' run() clears it while building and, on an error, leaves it so)
+        if inplace:  # no extension from an earlier build may stay next to the sources
             _remove_inplace_extensions(keep={Path(p).resolve() for p in self.get_outputs()})
-        if self.extensions:
-            try:
-                super().run()
-                compiled = True
-            except Exception as exc:  # any compiler failure: fall back to pure Python
-                for path in self.get_outputs():  # never leave some modules compiled and others not
-                    Path(path).unlink(missing_ok=True)
-                first = str(exc).splitlines()[0] if str(exc) else ""
-                _say(f"compiling failed ({type(exc).__name__}: {first}); installing the pure-Python package")
+        try:
+            super().run()
+            compiled = True
+        except Exception as exc:  # any compiler failure: fall back to pure Python
+            self.inplace = inplace
+            for path in self.get_outputs():  # never leave some modules compiled and others not
+                Path(path).unlink(missing_ok=True)
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            error = f"compiling failed: {type(exc).__name__}: {first}"
+            _say(f"{error}; installing the pure-Python package")
         manifest = {module: hashlib.sha256((HERE / native.source_path(module)).read_bytes()).hexdigest()
-                    for module in native.COMPILED_MODULES} if compiled else {}
-        root = HERE if self.inplace else Path(self.build_lib)
+                    for module in native.COMPILED_MODULES} if compiled else {native.BUILD_ERROR: error}
+        root = HERE if inplace else Path(self.build_lib)
         target = root / "autopilot_sim" / native.MANIFEST
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -68,24 +75,35 @@ def _remove_inplace_extensions(keep: set[Path]) -> None:
             path.unlink()
 
 
+def _pure(reason: str) -> list:
+    """No extensions: say why, and retire what an earlier in-place (editable) build left."""
+    _say(f"{reason}; building the pure-Python package")
+    manifest = HERE / "autopilot_sim" / native.MANIFEST
+    if manifest.exists():  # only an in-place build writes it into the source tree
+        _remove_inplace_extensions(keep=set())
+        manifest.write_text(json.dumps({native.BUILD_ERROR: reason}, indent=1) + "\n", encoding="utf-8")
+    return []
+
+
 def ext_modules() -> list:
     """mypyc's extensions for the hot modules, or none (pure build)."""
     if os.environ.get("AUTOPILOT_SIM_PURE", "") not in ("", "0"):
-        _say("AUTOPILOT_SIM_PURE is set; building the pure-Python package")
-        return []
+        return _pure("AUTOPILOT_SIM_PURE is set")
     try:
         from mypyc.build import mypycify
     except ImportError:
-        _say("mypyc is not available; building the pure-Python package")
-        return []
+        return _pure("mypyc is not available")
     paths = [native.source_path(module) for module in native.COMPILED_MODULES]
     cwd = os.getcwd()
     os.chdir(HERE)  # mypycify takes paths relative to the project
+    out = io.StringIO()
     try:
-        return mypycify(paths, opt_level="3", debug_level="0", group_name=native.GROUP, verbose=False)
+        with contextlib.redirect_stdout(out):  # mypy's error lines, if any
+            return mypycify(paths, opt_level="3", debug_level="0", group_name=native.GROUP, verbose=False)
     except (Exception, SystemExit) as exc:  # a type error (SystemExit) or a mypyc crash: pure
-        _say(f"mypyc failed ({type(exc).__name__}); building the pure-Python package")
-        return []
+        print(out.getvalue(), end="", file=sys.stderr)
+        first = next((line for line in out.getvalue().splitlines() if ": error:" in line), type(exc).__name__)
+        return _pure(f"mypyc failed: {first}")
     finally:
         os.chdir(cwd)
 

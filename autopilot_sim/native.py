@@ -50,6 +50,8 @@ COMPILED_MODULES: tuple[str, ...] = (
 #: mypyc's shared library: `autopilot_sim/_native__mypyc.*.so` (the per-module extensions are shims).
 GROUP = "autopilot_sim._native"
 MANIFEST = "native-manifest.json"
+#: The manifest's key for why a build installed no extensions (a failed compile, mypyc missing).
+BUILD_ERROR = "build error"
 PURE_ENV = "AUTOPILOT_SIM_PURE"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -71,13 +73,15 @@ def _check() -> tuple[bool, str]:
     """(use the extensions?, reason)."""
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         return False, f"{PURE_ENV} is set"
-    present = [m for m in COMPILED_MODULES if _extension_exists(m)]
-    if not present:
-        return False, "no compiled modules (built without a C compiler, or with AUTOPILOT_SIM_PURE=1)"
     try:
         manifest = json.loads((_PACKAGE_DIR / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         manifest = {}
+    present = [m for m in COMPILED_MODULES if _extension_exists(m)]
+    if not present:
+        if BUILD_ERROR in manifest:
+            return False, f"not compiled ({manifest[BUILD_ERROR]})"
+        return False, "no compiled modules (built without a C compiler or mypyc, or with AUTOPILOT_SIM_PURE=1)"
     stale = [m for m in COMPILED_MODULES
              if m not in present or manifest.get(m) != hashlib.sha256(
                  (_PACKAGE_DIR.parent / source_path(m)).read_bytes()).hexdigest()]

@@ -124,3 +124,50 @@ def test_an_extension_older_than_its_source_makes_the_whole_package_pure(tmp_pat
     monkeypatch.setattr(native, "_PACKAGE_DIR", _fake_tree(tmp_path, stale="autopilot_sim.raft.node"))
     use, reason = native._check()
     assert use is False and "out of date" in reason and "autopilot_sim.raft.node" in reason
+
+
+def _copy_project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "autopilot_sim", root / "autopilot_sim",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__", native.MANIFEST))
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, root / name)
+    return root
+
+
+def _build_in_place(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=root,
+                          env=dict(os.environ, **env), capture_output=True, text=True, check=False)
+
+
+def _version_in(root: Path) -> str:
+    env = dict(os.environ, PYTHONPATH=str(root))
+    env.pop("AUTOPILOT_SIM_PURE", None)
+    out = subprocess.run([sys.executable, "-c", "from autopilot_sim import native; print(native.describe())"],
+                         cwd=root, env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip() + out.stderr
+
+
+def test_a_build_without_a_working_compiler_installs_the_pure_package_and_says_so(tmp_path) -> None:
+    if importlib.util.find_spec("mypyc") is None:
+        pytest.skip("mypyc is not installed: nothing is compiled anyway")
+    root = _copy_project(tmp_path)
+    proc = _build_in_place(root, CC=str(tmp_path / "no-such-cc"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("autopilot-sim build:")]
+    assert len(lines) == 1 and "compiling failed" in lines[0] and "pure-Python package" in lines[0]
+    assert not list((root / "autopilot_sim").glob("**/*.so"))
+    assert _version_in(root).startswith("pure-Python build: not compiled (compiling failed")
+
+
+def test_a_pure_build_removes_an_earlier_in_place_build(tmp_path) -> None:
+    root = _copy_project(tmp_path)
+    stale = root / native.source_path("autopilot_sim.sim.loop")
+    fake = stale.with_name(stale.stem + importlib.machinery.EXTENSION_SUFFIXES[0])
+    fake.write_bytes(b"")  # as an earlier in-place build leaves it
+    (root / "autopilot_sim" / native.MANIFEST).write_text("{}", encoding="utf-8")
+    proc = _build_in_place(root, AUTOPILOT_SIM_PURE="1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "autopilot-sim build: AUTOPILOT_SIM_PURE is set; building the pure-Python package" in proc.stderr
+    assert not fake.exists()
+    assert _version_in(root) == "pure-Python build: not compiled (AUTOPILOT_SIM_PURE is set)"
