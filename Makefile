@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP) $(NATIVE)
 
 $(NATIVE): $(STAMP) $(NATIVE_SOURCES)
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/python -c "from autopilot_sim import native; raise SystemExit(native.STATUS['build'] != 'compiled')" \
+	    2>/dev/null || $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/autopilot-sim --version
 	touch $(NATIVE)
 
