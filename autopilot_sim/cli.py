@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 """,
         formatter_class=ExamplesFormatter,
     )
-    from autopilot_sim import __version__
+    from autopilot_sim import __version__, native
 
-    parser.add_argument("--version", action="version", version=f"autopilot-sim {__version__}")
+    parser.add_argument("--version", action="version", version=f"autopilot-sim {__version__}, {native.describe()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"autopilot_sim.commands.{name}")

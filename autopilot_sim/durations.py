@@ -8,13 +8,14 @@ conversions are exact. `parse_duration` mirrors `time.ParseDuration` (error text
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Final
 
-NANOSECOND = 1
-MICROSECOND = 1_000
-MILLISECOND = 1_000_000
-SECOND = 1_000_000_000
-MINUTE = 60 * SECOND
-HOUR = 60 * MINUTE
+NANOSECOND: Final = 1
+MICROSECOND: Final = 1_000
+MILLISECOND: Final = 1_000_000
+SECOND: Final = 1_000_000_000
+MINUTE: Final = 60 * SECOND
+HOUR: Final = 60 * MINUTE
 
 _INT64_MAX = (1 << 63) - 1
 

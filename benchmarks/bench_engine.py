@@ -13,8 +13,13 @@ Everything is measured in ONE process, so the ratios hold on a shared or slower 
 Each timing is the best of --repeats runs, in CPU time of this process (`time.process_time`):
 on a shared machine wall time mostly measures the neighbours.
 
+The build under test is the installed one (`autopilot-sim --version`: compiled with mypyc where a
+C compiler exists, see setup.py). When it is the compiled build, (b) also times the full protocol
+on the pure-Python build of the same sources (a subprocess with AUTOPILOT_SIM_PURE=1, so both
+numbers come from the same run of this script); --no-pure skips that.
+
 Usage: python benchmarks/bench_engine.py [--sim-seconds 3600] [--scale-seconds 300] [--repeats 2]
-                                         [--json out.json] [--quick]
+                                         [--json out.json] [--quick] [--no-pure]
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import simpy
 
@@ -80,6 +88,17 @@ def timed_run(servers: int, sim_seconds: float, *, nomad: bool, safety: bool = T
     }
 
 
+def pure_build_run(sim_seconds: float, repeats: int) -> dict:
+    """`timed_run` of the full protocol on the pure-Python build, in a subprocess."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from bench_engine import timed_run; "
+            "from autopilot_sim import native; assert native.STATUS['build'] == 'pure'; "
+            "print(json.dumps(timed_run(5, float(sys.argv[2]), nomad=True, repeats=int(sys.argv[3]))))")
+    env = dict(os.environ, AUTOPILOT_SIM_PURE="1")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent), str(sim_seconds),
+                          str(repeats)], env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim-seconds", type=float, default=3600.0, help="simulated time for (b)")
@@ -87,12 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="runs per timing (the best is kept)")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test of the script)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--no-pure", action="store_true", help="skip the pure-Python build's timing in (b)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sim_seconds, args.scale_seconds, args.repeats = 60.0, 20.0, 1
 
+    from autopilot_sim import native
+
     results: dict = {"python": platform.python_version(), "machine": platform.machine(),
-                     "simpy": simpy.__version__}
+                     "simpy": simpy.__version__, "build": native.describe()}
+    print(f"build: {native.describe()}")
     events = 200_000 if args.quick else 1_000_000
     rate = bare_simpy_rate(events)
     print(f"(a) bare SimPy timeout loop: {rate:,.0f} events/s")
@@ -105,17 +128,22 @@ def main(argv: list[str] | None = None) -> int:
         unsafe = timed_run(5, args.sim_seconds, nomad=True, safety=False, repeats=args.repeats)
     except TypeError:  # an engine without --no-safety-checks (comparing with an older tree)
         unsafe = None
+    pure = None
+    if native.STATUS["build"] == "compiled" and not args.no_pure:
+        pure = pure_build_run(args.sim_seconds, args.repeats)
     rate = max(rate, bare_simpy_rate(events))  # again after the runs: the machine may be shared
     results["bare_simpy_events_per_second"] = rate
     for label, r in (("full protocol (gossip + Nomad + autopilot, safety checks)", full),
                      ("Raft only (no Nomad layer), safety checks", raft),
-                     ("full protocol, --no-safety-checks", unsafe)):
+                     ("full protocol, --no-safety-checks", unsafe),
+                     ("full protocol on the pure-Python build (subprocess)", pure)):
         if r is None:
             continue
         r["ratio_to_bare_simpy"] = r["messages_delivered"] / r["wall_seconds"] / rate
         print(f"    {label:<60} {r['wall_seconds']:7.2f} s wall  {r['speedup']:7.0f}x real time  "
               f"ratio {r['ratio_to_bare_simpy']:.3f}  {r['us_per_message']:.2f} us/msg")
-    results["five_servers"] = {"full": full, "raft_only": raft, "full_no_safety_checks": unsafe}
+    results["five_servers"] = {"full": full, "raft_only": raft, "full_no_safety_checks": unsafe,
+                               "full_pure_build": pure}
     print(f"    bare SimPy (best of before/after): {rate:,.0f} events/s; full protocol delivers "
           f"{full['messages_delivered'] / full['wall_seconds']:,.0f} messages/s = "
           f"{full['ratio_to_bare_simpy']:.3f} of it")

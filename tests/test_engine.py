@@ -191,6 +191,7 @@ def test_pause_of_a_down_server_is_an_error():
         c.restart("node2")
 
 
+@pytest.mark.pure_python  # spies on node.on_message
 def test_restart_keeps_term_and_log_but_not_contact_or_commit():
     c = make_cluster(5, seed=6, writes_per_second=10)
     c.run(10 * S)
@@ -385,6 +386,7 @@ def test_crash_of_a_paused_server_fails_the_rpcs_waiting_in_its_queue():
     assert c.stats(f)["last_contact"] != "never" and c.leader_term == 2
 
 
+@pytest.mark.pure_python  # spies on node.on_message
 def test_crash_while_requests_wait_behind_a_disk_write_fails_them():
     """Regression: a request that arrived while the follower's main loop was blocked on its disk
     is refused if the process crashes before handling it (not delivered to the next incarnation,
@@ -430,6 +432,7 @@ def test_crash_while_requests_wait_behind_a_disk_write_fails_them():
     assert run_until(c, converged, c.now + 15 * S, step=10 * MS) is not None
 
 
+@pytest.mark.pure_python  # spies on node.on_message
 def test_heartbeats_bypass_a_follower_blocked_on_its_disk():
     """§2.4/§8.2: heartbeats are answered off the follower's main loop, so a slow disk delays
     replication round trips but not heartbeat round trips."""
@@ -467,6 +470,7 @@ def test_heartbeats_bypass_a_follower_blocked_on_its_disk():
     assert len(busy_ae) > 0.5 * len(rtts["ae"])  # replication waits for the follower's fsync
 
 
+@pytest.mark.pure_python  # spies on node.on_message
 def test_messages_in_flight_are_lost_when_their_link_is_cut():
     """network.py: a message is delivered only if its link is up when it is sent and when it
     arrives; the caller's RPC then fails at its deadline."""

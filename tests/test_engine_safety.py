@@ -117,6 +117,7 @@ def test_deleting_an_entry_the_server_knew_committed_is_a_violation_whatever_the
         s.on_truncate(9, "s3", log(1, 2, 4)[2:], 3)  # (a term this low cannot happen; still caught)
 
 
+@pytest.mark.pure_python  # subclasses Entry to spy on comparisons
 def test_election_check_compares_only_entries_not_verified_before():
     """Entries a server committed itself (or had checked at an earlier election) are not compared
     again: they cannot change without a deletion the checker flags."""
@@ -139,6 +140,7 @@ def test_election_check_compares_only_entries_not_verified_before():
     s.on_leader(10, "s2", 6, [held[0], held[1], held[2], held[3]])  # s2 had committed index 1 only
     assert compared == [2, 3]
 
+@pytest.mark.pure_python  # patches quorum_size in the Raft modules
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_broken_quorum_rule_is_caught_in_a_run(seed, monkeypatch):
     """Wire-up check: with a "majority of one" bug the leader commits alone, and a follower cut

@@ -314,11 +314,7 @@ class LiveSimulation:
             if isinstance(failure, SafetyViolation):
                 raise failure
 
-        cluster.run = _already_there  # type: ignore[method-assign]
-        try:
-            result = sim.run()
-        finally:
-            del cluster.run
+        result = sim.run(advance=_already_there)
         if self.error is not None and result.error is None:
             result.error = self.error
         self._finished = result

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr, trait
+
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.quorum import quorum_size
+from autopilot_sim.raft.state import NodeState
 
 if TYPE_CHECKING:
     from autopilot_sim.raft.replication import Progress
-    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
-else:
-    _Base = object
 
 
-class Commitment(_Base):
+@trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
+class Commitment(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's commit index bookkeeping (see the module docstring)."""
 
     def _rebuild_commitment(self) -> None:

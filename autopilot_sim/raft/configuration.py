@@ -6,14 +6,16 @@ a log entry and shared between servers without copying.
 
 from __future__ import annotations
 
+from typing import Final
+
 from autopilot_sim.raft.messages import NONVOTER, STAGING, SUFFRAGE_NAMES, VOTER
 
 Configuration = tuple[tuple[str, int], ...]
 
-ADD_VOTER = "AddVoter"
-ADD_NONVOTER = "AddNonvoter"
-DEMOTE_VOTER = "DemoteVoter"
-REMOVE_SERVER = "RemoveServer"
+ADD_VOTER: Final = "AddVoter"
+ADD_NONVOTER: Final = "AddNonvoter"
+DEMOTE_VOTER: Final = "DemoteVoter"
+REMOVE_SERVER: Final = "RemoveServer"
 OPERATIONS = (ADD_VOTER, ADD_NONVOTER, DEMOTE_VOTER, REMOVE_SERVER)
 
 

@@ -5,7 +5,7 @@ handling): candidate rounds, pre-vote, vote requests and answers, TimeoutNow. A 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mypy_extensions import mypyc_attr, trait
 
 from autopilot_sim.raft import configuration as cfg
 from autopilot_sim.raft import notes
@@ -24,14 +24,12 @@ from autopilot_sim.raft.roles import (
     T_ELECTION,
     T_FOLLOWER,
 )
-
-if TYPE_CHECKING:
-    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
-else:
-    _Base = object
+from autopilot_sim.raft.state import NodeState
 
 
-class Election(_Base):
+@trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
+class Election(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's candidate side and vote handling (see the module docstring)."""
 
     def _become_candidate(self, now: int, transfer: bool = False) -> None:

@@ -12,20 +12,24 @@ minute.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
+
+from mypy_extensions import mypyc_attr
 
 # Entry kinds.
-COMMAND = "command"
-CONFIGURATION = "configuration"
-NOOP = "noop"
-BARRIER = "barrier"
+COMMAND: Final = "command"
+CONFIGURATION: Final = "configuration"
+NOOP: Final = "noop"
+BARRIER: Final = "barrier"
 
 # Suffrage values as hashicorp/raft numbers them.
-VOTER = 0
-NONVOTER = 1
-STAGING = 2
+VOTER: Final = 0
+NONVOTER: Final = 1
+STAGING: Final = 2
 SUFFRAGE_NAMES = {VOTER: "Voter", NONVOTER: "Nonvoter", STAGING: "Staging"}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Entry:
     """One immutable log entry. Shared between servers' logs (never mutated)."""
 
@@ -53,6 +57,7 @@ class Entry:
         )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Message:
     """Base class; `is_request` tells the transport whether a response is awaited."""
 

@@ -8,7 +8,9 @@ Rule references (§n) are to the hashicorp/raft behaviour reference (docs/).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Final
+
+from mypy_extensions import mypyc_attr, trait
 
 from autopilot_sim.durations import MILLISECOND
 from autopilot_sim.raft.messages import (
@@ -23,9 +25,10 @@ from autopilot_sim.raft.roles import (
     CANDIDATE,
     LEADER,
 )
+from autopilot_sim.raft.state import NodeState
 
-FAILURE_WAIT = 10 * MILLISECOND
-MAX_FAILURE_SCALE = 12
+FAILURE_WAIT: Final = 10 * MILLISECOND
+MAX_FAILURE_SCALE: Final = 12
 
 
 def replication_backoff(failures: int) -> int:
@@ -45,6 +48,7 @@ def heartbeat_backoff(failures: int, cap: int) -> int:
     return min(wait, cap)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Progress:
     """The leader's view of one other server (a replication + heartbeat goroutine pair)."""
 
@@ -89,13 +93,10 @@ class Progress:
         self.bo_key = ("bo", peer)
         self.removed = False
 
-if TYPE_CHECKING:
-    from autopilot_sim.raft.state import NodeState as _Base  # what the mixin reads from RaftNode
-else:
-    _Base = object
 
-
-class Replication(_Base):
+@trait  # a mixin of RaftNode: mypyc compiles multiple inheritance only from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
+class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
     """RaftNode's leader-side replication and heartbeats (see the module docstring)."""
 
     # ------------------------------------------------------------------ leader: replication

@@ -1,16 +1,18 @@
 """The `RaftNode` fields and methods its mixins (election, replication, commitment) use, for mypy.
 
 Go spreads one struct's methods over several files; Python mixins do the same, but a type
-checker sees each mixin alone. `NodeState` declares what the mixins read from the node: the
-mixins inherit from it only while type checking (`if TYPE_CHECKING`), so at run time the class
-hierarchy is exactly `RaftNode(Election, Replication, Commitment)`. `RaftNode` defines every
-member below; mypy checks that its definitions match these declarations.
+checker sees each mixin alone. `NodeState` declares what the mixins read from the node, and the
+mixins inherit from it. All four are mypyc traits (`@trait`): mypyc compiles multiple inheritance
+only from traits, and a trait's base must be a trait (under plain Python `trait` does nothing).
+`RaftNode` defines every member below; mypy checks that its definitions match these declarations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from mypy_extensions import mypyc_attr, trait
 
 if TYPE_CHECKING:
     from autopilot_sim.raft import configuration as cfg
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from autopilot_sim.raft.timing import RaftTiming
 
 
+@trait  # the mixins (traits for mypyc) may only derive from traits
+@mypyc_attr(allow_interpreted_subclasses=True)  # as RaftNode (copy.deepcopy)
 class NodeState:
     """Declarations only (no values, no behaviour): see the module docstring."""
 

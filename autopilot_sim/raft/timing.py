@@ -39,6 +39,12 @@ class RaftTiming:
     # RequestVote rules: "hashicorp" (the library's) or "paper" (Raft paper / LogCabin, raft/votes.py).
     vote_rules: str = "hashicorp"
 
+    def __copy__(self) -> RaftTiming:
+        return self  # immutable; also what lets the mypyc-compiled class be copied (no field assignment)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RaftTiming:
+        return self
+
     @property
     def paper(self) -> bool:
         """True when the Raft paper's timing model is selected."""

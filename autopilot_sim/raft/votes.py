@@ -19,15 +19,15 @@ node's timing says ``vote_rules == "paper"``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from autopilot_sim.raft.messages import RequestVote, VoteResponse
 
 if TYPE_CHECKING:
     from autopilot_sim.raft.node import RaftNode
 
-PAPER = "paper"
-HASHICORP = "hashicorp"
+PAPER: Final = "paper"
+HASHICORP: Final = "hashicorp"
 VOTE_RULES = (HASHICORP, PAPER)
 
 

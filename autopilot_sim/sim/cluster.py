@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from heapq import heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mypy_extensions import mypyc_attr
+
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.configuration import Configuration
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+@mypyc_attr(native_class=False)  # mypyc: exceptions stay ordinary Python classes
 class SimulationError(RuntimeError):
     """A scenario asked for something impossible at run time (e.g. crash a server that is down)."""
 
@@ -107,6 +110,7 @@ class SimServer:
         self.seen_commit = -1
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # experiments/election_time.py watches deliveries
 class Cluster:
     """A cluster of simulated servers on one SimPy environment (one run owns one environment)."""
 

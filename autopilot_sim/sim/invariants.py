@@ -62,10 +62,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+from mypy_extensions import mypyc_attr
+
 from autopilot_sim.durations import format_duration
 from autopilot_sim.raft.messages import Entry
 
 
+@mypyc_attr(native_class=False)  # mypyc: exceptions stay ordinary Python classes
 class SafetyViolation(AssertionError):
     """A Raft safety property was broken; the message says where and when."""
 

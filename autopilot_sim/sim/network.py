@@ -29,12 +29,13 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.rng import stream
 
-TCP_MIN_RTO = 200 * MILLISECOND
-TCP_MAX_RTO = 120 * SECOND
+TCP_MIN_RTO: Final = 200 * MILLISECOND
+TCP_MAX_RTO: Final = 120 * SECOND
 
 Sampler = Callable[[], int]
 

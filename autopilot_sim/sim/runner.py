@@ -367,21 +367,25 @@ class Simulation:
 
     # ------------------------------------------------------------------ run
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
+    def run(self, progress: Callable[[int, int], None] | None = None,
+            advance: Callable[[int], None] | None = None) -> RunResult:
         """Run to the scenario's duration (or --until); safety violations stop the run.
 
         `progress(now, end)` is called about 200 times along the way when given (running in
-        chunks does not change the outcome: SimPy keeps the relative order of all events)."""
+        chunks does not change the outcome: SimPy keeps the relative order of all events).
+        `advance(until)` replaces `cluster.run` (a served session that stepped the clock itself)."""
         error: str | None = None
+        if advance is None:
+            advance = self.cluster.run
         try:
             if progress is None:
-                self.cluster.run(self.duration)
+                advance(self.duration)
             else:
                 step = max(1, self.duration // 200)
                 t = 0
                 while t < self.duration:
                     t = min(self.duration, t + step)
-                    self.cluster.run(t)
+                    advance(t)
                     progress(t, self.duration)
         except SafetyViolation as exc:
             error = str(exc)
