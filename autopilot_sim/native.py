@@ -46,6 +46,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "autopilot_sim.sim.loop",
     "autopilot_sim.sim.network",
     "autopilot_sim.sim.recorder",
+    "autopilot_sim.sim.timers",
 )
 #: mypyc's shared library: `autopilot_sim/_native__mypyc.*.so` (the per-module extensions are shims).
 GROUP = "autopilot_sim._native"

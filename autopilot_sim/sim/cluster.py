@@ -1,17 +1,15 @@
 """The engine: servers, transport, timers, client load and faults.
 
 Why one module of ~700 lines: the per-message path (delivery, the node call, draining its
-outputs into the transport and the lazy timers) is deliberately fused into a few functions —
-each extra call per message costs measurable speed (benchmarks/bench_engine.py) — and the
-fault rules (crash, pause, disk stall) act on the same per-server fields as that path.
+outputs into the transport) is deliberately fused into a few functions — each extra call per
+message costs measurable speed (benchmarks/bench_engine.py) — and the fault rules (crash, pause,
+disk stall) act on the same per-server fields as that path.
 
 The event loop (sim/loop.py) only moves time and delivers things: every scheduled item is a plain
-heap entry `(time, seq, handler, args)`. The pure Raft node never schedules anything itself:
-after each call the engine drains its outbox (messages), its timer requests and its notes.
-
-Timers are lazy: re-arming a key to a later deadline schedules nothing new; when the earlier
-SimPy event fires it sees the later deadline and re-schedules itself. hashicorp/raft re-arms
-the CommitTimeout timer on every replication wake-up, so this saves most timer events.
+heap entry `(time, seq, handler, args)`. The pure Raft node and the gossip node never schedule
+anything themselves: after each call the engine drains their outbox (messages), their timer
+requests and their notes or serf events. Both cores' timers live in one `CoreTimers` per core
+and process (sim/timers.py), which keeps the lazy-timer, epoch, pause and main-loop rules once.
 
 Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 * RPCs run over TCP: random loss delays a message by retransmissions (Network.transit_tcp);
@@ -44,6 +42,7 @@ from autopilot_sim.sim.invariants import SafetyChecker
 from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
+from autopilot_sim.sim.timers import CoreTimers
 
 if TYPE_CHECKING:
     from autopilot_sim.gossip.node import GossipNode
@@ -73,17 +72,15 @@ class SimServer:
         "disk",
         "epoch",
         "gossip",
-        "gscheduled",
-        "gtimers",
+        "gossip_timers",
         "name",
         "node",
         "paused_queue",
         "paused_until",
         "pending_writes",
-        "scheduled",
+        "raft_timers",
         "seen_commit",
         "seen_len",
-        "timers",
         "up",
         "version",
     )
@@ -96,15 +93,13 @@ class SimServer:
         # (handler or None = raft, src, msg)
         self.paused_queue: list[tuple[Callable[[SimServer, str, Any], None] | None, str, Any]] = []
         self.epoch = 0
-        self.timers: dict[object, int] = {}
-        self.scheduled: dict[object, int] = {}
+        self.raft_timers = CoreTimers(MAIN_LOOP_TIMERS)
         self.busy_until = 0
         self.disk = disk  # a sampler of one fsync's latency, or None (no disk latency)
         self.version = ""
         self.pending_writes: list[object] = []
         self.gossip: GossipNode | None = None  # a GossipNode when the Nomad layer runs gossip
-        self.gtimers: dict[object, int] = {}
-        self.gscheduled: dict[object, int] = {}
+        self.gossip_timers = CoreTimers()
         self.applied = 0  # last log index handed to the FSM hook
         self.seen_len = -1  # log length and commit index at the last safety check
         self.seen_commit = -1
@@ -282,22 +277,8 @@ class Cluster:
                 env.seq = seq = env.seq + 1
                 heappush(queue, (at, seq, deliver, (name, servers[dst], msg)))
             outbox.clear()
-        requests = node.timer_requests
-        if requests:  # lazy timers (`_arm_timers`, inlined)
-            timers = server.timers
-            scheduled = server.scheduled
-            env = self.env
-            for key, deadline in requests:
-                if deadline is None:
-                    timers.pop(key, None)
-                    continue
-                timers[key] = deadline
-                pending = scheduled.get(key)
-                if pending is None or deadline < pending:
-                    scheduled[key] = deadline
-                    env.seq = seq = env.seq + 1
-                    heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, server.epoch)))
-            requests.clear()
+        if node.timer_requests:
+            server.raft_timers.arm(self.env, server, node.timer_requests, self._fire_timer)
         if node.notes:
             self._handle_notes(server)
         commit = node.commit_index
@@ -313,24 +294,6 @@ class Cluster:
                 server.seen_len = log_len
                 server.seen_commit = commit
                 safety.after_step(now, server.name, log, commit, node.current_term)
-
-    def _arm_timers(self, server: SimServer, requests: list[tuple[Any, int | None]], timers: dict[Any, int],
-                    scheduled: dict[Any, int], fire: Callable[..., Any]) -> None:
-        """Lazy timers: schedule an event only when no earlier one is pending for the key."""
-        env = self.env
-        queue = env.queue
-        epoch = server.epoch
-        for key, deadline in requests:
-            if deadline is None:
-                timers.pop(key, None)
-                continue
-            timers[key] = deadline
-            at = scheduled.get(key)
-            if at is None or deadline < at:
-                scheduled[key] = deadline
-                env.seq = seq = env.seq + 1
-                heappush(queue, (deadline, seq, fire, (server, key, deadline, epoch)))
-        requests.clear()
 
     # ------------------------------------------------------------------ transport
 
@@ -412,53 +375,11 @@ class Cluster:
 
     # ------------------------------------------------------------------ timers
 
-    def _due(self, server: SimServer, timers: dict[Any, int], scheduled: dict[Any, int], key: object, at: int,
-             epoch: int, fire: Callable[..., Any]) -> bool:
-        """Lazy-timer bookkeeping shared by Raft and gossip timers: True when `key` is due now.
-
-        A stale event (superseded, cancelled, or from before a crash) is dropped; one whose
-        deadline moved later re-schedules itself; a paused process fires its due timers at resume.
-        """
-        if epoch != server.epoch or scheduled.get(key) != at:
-            return False
-        del scheduled[key]
-        deadline = timers.get(key)
-        if deadline is None:
-            return False
-        now = self.env.now
-        if deadline > now:
-            scheduled[key] = deadline
-            self._at(deadline - now, fire, server, key, deadline, epoch)
-            return False
-        return now >= server.paused_until
-
     def _fire_timer(self, server: SimServer, key: object, at: int, epoch: int) -> None:
-        """A Raft timer event: `_due`'s bookkeeping inlined (a third of these events are stale)."""
-        scheduled = server.scheduled
-        if epoch != server.epoch or scheduled.get(key) != at:
-            return
-        del scheduled[key]
-        deadline = server.timers.get(key)
-        if deadline is None:
-            return
-        env = self.env
-        now = env.now
-        if deadline > now:  # re-armed later meanwhile: sleep on
-            scheduled[key] = deadline
-            env.seq = seq = env.seq + 1
-            heappush(env.queue, (deadline, seq, self._fire_timer, (server, key, deadline, epoch)))
-            return
-        if now < server.paused_until:
-            return  # fires at resume (_fire_overdue)
-        if now < server.busy_until and key in MAIN_LOOP_TIMERS:
-            # Node-level timers (follower check, election, lease) run on the main loop, which a
-            # disk write blocks; per-peer heartbeat and replication timers are goroutines of their own.
-            server.scheduled[key] = server.busy_until
-            self._at(server.busy_until - now, self._fire_timer, server, key, server.busy_until, epoch)
-            return
-        del server.timers[key]
-        server.node.on_timer(key, now)
-        self._flush(server)
+        """A Raft timer's loop event (`CoreTimers.due` keeps the lazy-timer rules)."""
+        if server.raft_timers.due(self.env, server, key, at, epoch, self._fire_timer):
+            server.node.on_timer(key, self.env.now)
+            self._flush(server)
 
     # ------------------------------------------------------------------ notes and leadership
 
@@ -589,8 +510,7 @@ class Cluster:
             raise SimulationError(f"cannot crash {name}: it is already down")
         server.up = False
         server.epoch += 1
-        server.timers.clear()
-        server.scheduled.clear()
+        server.raft_timers.clear()
         # Requests waiting in a paused process's queue die with it: the connections are reset, so
         # each caller's RPC fails (as if refused). Without this the callers would wait forever:
         # the deadline check (_stalled_request) only fires while the server is still paused, and
@@ -610,8 +530,7 @@ class Cluster:
             server.gossip.crash()
             server.gossip.outbox.clear()
             server.gossip.timer_requests.clear()
-        server.gtimers.clear()
-        server.gscheduled.clear()
+        server.gossip_timers.clear()
         self._update_leader()
 
     def restart(self, name: str) -> None:
@@ -647,20 +566,14 @@ class Cluster:
             else:
                 handler(server, src, msg)
         # Timers that came due during the pause fire now, in deadline order: gossip, then Raft.
-        if server.gossip is not None and server.up:
-            self._fire_overdue(server.gtimers, server.gscheduled, server.gossip, lambda: self.flush_gossip(server))
-        self._fire_overdue(server.timers, server.scheduled, server.node, lambda: self._flush(server))
-
-    def _fire_overdue(self, timers: dict[Any, int], scheduled: dict[Any, int], target: Any,
-                      flush: Callable[[], None]) -> None:
-        now = self.env.now
-        for _, _, key in sorted((d, repr(k), k) for k, d in timers.items() if d <= now):
-            deadline = timers.get(key)
-            if deadline is not None and deadline <= now:  # an earlier handler may have re-armed it
-                del timers[key]
-                scheduled.pop(key, None)
-                target.on_timer(key, now)
-                flush()
+        gossip = server.gossip
+        if gossip is not None and server.up:
+            for key in server.gossip_timers.take_overdue(now):
+                gossip.on_timer(key, now)
+                self.flush_gossip(server)
+        for key in server.raft_timers.take_overdue(now):
+            server.node.on_timer(key, now)
+            self._flush(server)
 
     # ------------------------------------------------------------------ gossip (serf / memberlist)
 
@@ -674,7 +587,7 @@ class Cluster:
                 self._gossip_send(name, dst, msg)
             g.outbox.clear()
         if g.timer_requests:
-            self._arm_timers(server, g.timer_requests, server.gtimers, server.gscheduled, self._fire_gtimer)
+            server.gossip_timers.arm(self.env, server, g.timer_requests, self._fire_gtimer)
         if g.events:
             events = list(g.events)
             g.events.clear()
@@ -710,12 +623,11 @@ class Cluster:
         self.flush_gossip(server)
 
     def _fire_gtimer(self, server: SimServer, key: Any, at: int, epoch: int) -> None:
-        if server.gossip is None or not self._due(server, server.gtimers, server.gscheduled, key, at, epoch,
-                                                  self._fire_gtimer):
-            return
-        del server.gtimers[key]
-        server.gossip.on_timer(key, self.env.now)
-        self.flush_gossip(server)
+        """A gossip timer's loop event (same rules as Raft's, no main-loop keys)."""
+        gossip = server.gossip
+        if gossip is not None and server.gossip_timers.due(self.env, server, key, at, epoch, self._fire_gtimer):
+            gossip.on_timer(key, self.env.now)
+            self.flush_gossip(server)
 
     # ------------------------------------------------------------------ application RPCs
 

@@ -142,8 +142,7 @@ class NomadLayer:
         self._gossip_generation[name] = generation
         gossip = server.gossip = GossipNode(name, self.gossip_config, stream(self.seed, "gossip", name, generation),
                                             tags=self._tags(name))
-        server.gtimers.clear()
-        server.gscheduled.clear()
+        server.gossip_timers.clear()
         gossip.start(self.cluster.now, join)
         self.cluster.flush_gossip(server)
 
