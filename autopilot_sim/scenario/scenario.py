@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -32,6 +33,13 @@ RESOLVED_HEADER = (
     "# the same scenario, so a run can be repeated byte for byte with the same seed.\n"
 )
 
+M = TypeVar("M", bound=ScenarioModel)
+
+
+def defaults_of(model: type[M]) -> Callable[[], M]:
+    """A block with every default (what an absent key means), validated like a written one."""
+    return lambda: model.model_validate({})
+
 
 class Scenario(ScenarioModel):
     """A whole scenario. Durations and times are integer nanoseconds (times since the run's
@@ -47,13 +55,13 @@ class Scenario(ScenarioModel):
                     "themselves for hours of wall time).")
     start_time: Timestamp = Field(
         DEFAULT_START_TIME, description="Wall-clock time at the start of the run (StableSince anchor).")
-    cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="The servers (default: 3).")
-    raft: RaftSpec = Field(default_factory=RaftSpec, description="hashicorp/raft knobs.")
-    gossip: GossipSpec = Field(default_factory=GossipSpec, description="Serf/memberlist timing.")
-    network: NetworkSpec = Field(default_factory=NetworkSpec, description="Latency, loss, links.")
-    load: LoadSpec = Field(default_factory=LoadSpec, description="Client writes.")
-    autopilot: AutopilotSpec = Field(default_factory=AutopilotSpec, description="Nomad's autopilot block.")
-    acl: AclSpec = Field(default_factory=AclSpec, description="ACLs for `serve`.")
+    cluster: ClusterSpec = Field(default_factory=defaults_of(ClusterSpec), description="The servers (default: 3).")
+    raft: RaftSpec = Field(default_factory=defaults_of(RaftSpec), description="hashicorp/raft knobs.")
+    gossip: GossipSpec = Field(default_factory=defaults_of(GossipSpec), description="Serf/memberlist timing.")
+    network: NetworkSpec = Field(default_factory=defaults_of(NetworkSpec), description="Latency, loss, links.")
+    load: LoadSpec = Field(default_factory=defaults_of(LoadSpec), description="Client writes.")
+    autopilot: AutopilotSpec = Field(default_factory=defaults_of(AutopilotSpec), description="Nomad's autopilot block.")
+    acl: AclSpec = Field(default_factory=defaults_of(AclSpec), description="ACLs for `serve`.")
     events: list[Event] = Field(
         default_factory=list, description="Faults and changes, in any order: sorted stably by `at` (events at "
                                           "the same time keep file order); the resolved file shows the order used.")

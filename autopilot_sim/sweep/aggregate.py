@@ -65,12 +65,12 @@ def aggregate(records: list[dict[str, Any]], params: list[str]) -> list[dict[str
             rows.append({**head, "figure": name, "runs": len(runs), "count": len(values),
                          "share": _r(sum(values) / len(values)) if values else None})
         for name in numeric:
-            values = np.array([r[name] for r in runs if _is_number(r.get(name))], dtype=float)
-            row: dict[str, Any] = {**head, "figure": name, "runs": len(runs), "count": len(values)}
-            if len(values):
-                p10, median, p90, p99 = np.percentile(values, [10, 50, 90, 99])
-                row.update(mean=_r(values.mean()), median=_r(median), p10=_r(p10), p90=_r(p90),
-                           p99=_r(p99), max=_r(values.max()))
+            numbers = np.array([r[name] for r in runs if _is_number(r.get(name))], dtype=float)
+            row: dict[str, Any] = {**head, "figure": name, "runs": len(runs), "count": len(numbers)}
+            if len(numbers):
+                p10, median, p90, p99 = np.percentile(numbers, [10, 50, 90, 99])
+                row.update(mean=_r(numbers.mean()), median=_r(median), p10=_r(p10), p90=_r(p90),
+                           p99=_r(p99), max=_r(numbers.max()))
             rows.append(row)
     return rows
 

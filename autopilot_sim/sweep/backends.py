@@ -84,7 +84,7 @@ def run_pool(text: str, filename: str, chunks: list[Chunk], workers: int) -> Ite
 
 def dask_slots(client: Any) -> int:
     """Worker threads in a Dask cluster (for chunk sizing)."""
-    return max(1, sum(client.nthreads().values()))
+    return max(1, int(sum(client.nthreads().values())))
 
 
 def run_dask(text: str, filename: str, chunks: list[Chunk], client: Any) -> Iterator[list[dict[str, Any]]]:
@@ -94,7 +94,7 @@ def run_dask(text: str, filename: str, chunks: list[Chunk], client: Any) -> Iter
     futures = client.map(run_chunk, [text] * len(chunks), [filename] * len(chunks), chunks, pure=False)
     by_key = {f.key: chunk for f, chunk in zip(futures, chunks, strict=True)}
     try:
-        for future in dask_completed(futures):
+        for future in dask_completed(futures):  # type: ignore[no-untyped-call]  # untyped library
             try:
                 yield future.result()
             except Exception as exc:  # a worker died: record its runs, go on
@@ -115,7 +115,7 @@ def map_tasks(func: Any, tasks: list[Any], workers: int | None = None,
         futures = client.map(func, tasks, pure=False)
         position = {f.key: i for i, f in enumerate(futures)}
         try:
-            for future in dask_completed(futures):
+            for future in dask_completed(futures):  # type: ignore[no-untyped-call]  # untyped library
                 yield position[future.key], future.result()
         finally:
             client.cancel(futures)

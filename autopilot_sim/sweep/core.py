@@ -158,7 +158,7 @@ def sweep(scenario: str | os.PathLike[str], *, seeds: int,
     try:
         return _sweep(text, filename, swept, specs, seeds, root, mode, workers, client, out, resume, progress)
     finally:
-        if owned:
+        if owned and client is not None:
             client.close()
 
 
@@ -202,7 +202,7 @@ def _sweep(text: str, filename: str, swept: list[tuple[str, list[str]]], specs: 
             runnable.append(spec)
 
     stream = (out_dir / RUNS_FILE).open("a", encoding="utf-8") if out_dir is not None else None
-    if stream is not None and stream.tell() > 0:
+    if out_dir is not None and stream is not None and stream.tell() > 0:
         with (out_dir / RUNS_FILE).open("rb") as existing:  # a line cut short must not swallow the next
             existing.seek(-1, os.SEEK_END)
             if existing.read(1) != b"\n":
@@ -278,7 +278,7 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
-        return Client(scheduler, timeout="10s"), True
+        return Client(scheduler, timeout="10s"), True  # type: ignore[no-untyped-call]  # untyped library
     except (OSError, TimeoutError, ValueError) as exc:
         raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 

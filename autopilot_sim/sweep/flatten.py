@@ -42,7 +42,7 @@ def _flatten_list(key: str, items: list[Any]) -> dict[str, Any]:
                     fields.append(name)
     for name in fields:
         first = items[0].get(name) if items and isinstance(items[0], dict) else None
-        values = [item.get(name) for item in items if isinstance(item, dict) and _is_number(item.get(name))]
+        values: list[float] = [item[name] for item in items if isinstance(item, dict) and _is_number(item.get(name))]
         out[f"{key}_first_{name}"] = first if _is_number(first) else None
         out[f"{key}_max_{name}"] = max(values) if values else None
     return out

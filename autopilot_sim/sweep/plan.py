@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,7 @@ def combinations(sets: list[tuple[str, list[str]]], mode: str = "grid") -> list[
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
         raise PlanError(f"--set {dup}: the key is given twice (list all its values in one --set)")
+    rows: Iterable[tuple[str, ...]]
     if mode == "grid":
         rows = itertools.product(*[values for _, values in sets])
     elif mode == "zip":
