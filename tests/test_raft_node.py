@@ -366,3 +366,18 @@ def test_leader_crash_three_voters_worked_timeline():
     assert h["c"].role == LEADER and h["c"].current_term == 3
     assert h["b"].role == FOLLOWER and h["b"].current_term == 3 and h["b"].leader == "c"
     assert log_terms(h["b"]) == log_terms(h["c"]) == [1, 2, 3]
+
+
+def test_a_deep_copy_of_a_node_draws_from_its_own_copy_of_the_random_stream() -> None:
+    """Notebook 6 deep-copies a cluster to play two endings: the copy must not advance the
+    original's generator (it did when the node kept `rng.getrandbits` as a bound method)."""
+    import copy
+
+    from autopilot_sim.raft.node import RaftNode as Node
+    from autopilot_sim.raft.timing import RaftTiming
+    from autopilot_sim.rng import stream
+
+    original = Node("a", RaftTiming(), stream(1, "raft", "a"))
+    twin = copy.deepcopy(original)
+    drawn = [twin._random_timeout(1000) for _ in range(5)]
+    assert [original._random_timeout(1000) for _ in range(5)] == drawn  # same stream, not shared

@@ -83,7 +83,6 @@ class RaftNode(Election, Replication, Commitment):
         self.timing = timing
         self._rng = rng
         self._paper = timing.paper  # read on hot paths: a plain attribute, not a property
-        self._bits = rng.getrandbits
         # Persistent state (survives restart).
         self.current_term = 0
         self.vote_term = 0
@@ -158,13 +157,13 @@ class RaftNode(Election, Replication, Commitment):
 
     def _random_timeout(self, d: int) -> int:
         """util.go randomTimeout: d + (r mod d), uniform on [d, 2d) in integer ns."""
-        return d + self._bits(63) % d
+        return d + self._rng.getrandbits(63) % d
 
     def _paper_timeout(self) -> int:
         lo, hi = self.timing.election_timeout_range  # type: ignore[misc]
         if hi == lo:
             return lo  # a fixed timeout (the paper's 150-150 ms case) draws nothing
-        return lo + self._bits(63) % (hi - lo)
+        return lo + self._rng.getrandbits(63) % (hi - lo)
 
     def _arm(self, key: object, deadline: int | None) -> None:
         self.timer_requests.append((key, deadline))

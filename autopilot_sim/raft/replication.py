@@ -158,7 +158,7 @@ class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
         """replicate()'s select waits on a fresh randomTimeout(CommitTimeout) every iteration
         (replication.go), so every wake-up draws again; the engine schedules lazily."""
         d = self.timing.commit_timeout
-        self.timer_requests.append((prog.ct_key, now + d + self._bits(63) % d))
+        self.timer_requests.append((prog.ct_key, now + d + self._rng.getrandbits(63) % d))
 
     def _finish_call(self, prog: Progress, now: int) -> None:
         """replicateTo returned: maybe switch to pipelining, then back to the select loop."""

@@ -9,7 +9,7 @@ only from traits, and a trait's base must be a trait (under plain Python `trait`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
 from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr, trait
@@ -30,7 +30,7 @@ class NodeState:
     id: str
     timing: RaftTiming
     _paper: bool
-    _bits: Callable[[int], int]
+    _rng: random.Random  # its own stream; a deep copy of the node draws from a copy of it
     current_term: int
     vote_term: int
     vote_cand: str | None
