@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _explain_at(args: argparse.Namespace) -> int:
-    from autopilot_sim.commands.health import load, resolve_at
+    from autopilot_sim.commands.health import load_at
     from autopilot_sim.durations import DurationError, parse_duration
     from autopilot_sim.narrate import window_lines
     from autopilot_sim.rundata import report_index_at
@@ -72,13 +72,9 @@ def _explain_at(args: argparse.Namespace) -> int:
         return _fail(f"--window {args.window}: {exc}")
     if window < 0:
         return _fail(f"--window {args.window}: must not be negative")
-    run, error = load(args.run_dir)
+    run, t_ns, error = load_at(args.run_dir, args.at)
     if error:
         return _fail(error)
-    t_ns, error = resolve_at(run, args.run_dir, args.at)
-    if error:
-        return _fail(error)
-    assert t_ns is not None
     for line in window_lines(run, t_ns, window, verbose=args.verbose):
         print(line)
     index = report_index_at(run, t_ns)

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from autopilot_sim.commands import scenario_name
+
 EPILOG = """\
 budget terms (comma-separated): crash<=N, pause<=N, partition<=N, cut<=N, loss_windows<=N,
 faults<=N (per plan), down_for<=D and down_for>=D (each fault's length), loss<=P and loss>=P,
@@ -63,15 +65,9 @@ def main(args: argparse.Namespace) -> int:
     """Explore, shrink, report; see EPILOG for the exit status."""
     from autopilot_sim.explore import DEFAULT_BUDGET, ExploreError, explore
     from autopilot_sim.explore.report import console_table
-    from autopilot_sim.scenario import ScenarioError, load_scenario
 
-    try:
-        name = load_scenario(args.scenario).name
-    except ScenarioError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"autopilot-sim explore: cannot read {args.scenario}: {exc.strerror or exc}", file=sys.stderr)
+    name = scenario_name("explore", args.scenario)
+    if name is None:
         return 2
     if args.max_shrink_runs < 0:
         print("autopilot-sim explore: --max-shrink-runs must be 0 or more", file=sys.stderr)

@@ -70,17 +70,25 @@ def load(run_dir: str) -> tuple[Any, str | None]:
         return None, f"cannot read {run_dir}: {exc}"
 
 
+def load_at(run_dir: str, at: str) -> tuple[Any, int, str | None]:
+    """The run directory and --at as ns, or an error message (what `health` and `explain --at`
+    both start with)."""
+    run, error = load(run_dir)
+    if error:
+        return None, 0, error
+    t_ns, error = resolve_at(run, run_dir, at)
+    if error or t_ns is None:
+        return None, 0, error
+    return run, t_ns, None
+
+
 def main(args: argparse.Namespace) -> int:
     """Print the report at --at and the reasons; see the module docstring for exit codes."""
     from autopilot_sim.rundata import report_index_at
 
-    run, error = load(args.run_dir)
+    run, t_ns, error = load_at(args.run_dir, args.at)
     if error:
         return _fail(error)
-    t_ns, error = resolve_at(run, args.run_dir, args.at)
-    if error:
-        return _fail(error)
-    assert t_ns is not None
     index = report_index_at(run, t_ns)
     if index is None:
         first = run.timeline[0]["t"] if run.timeline else "none"

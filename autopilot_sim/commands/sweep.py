@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from autopilot_sim.commands import scenario_name
+
 EPILOG = """\
 values are YAML, split at commas outside brackets and quotes:
   --set 'network.latency={distribution: constant, value: 2ms},{distribution: uniform, min: 1ms, max: 9ms}'
@@ -69,16 +71,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(args: argparse.Namespace) -> int:
     """Plan, run and aggregate the sweep; see EPILOG for the exit status."""
-    from autopilot_sim.scenario import ScenarioError, load_scenario
     from autopilot_sim.sweep import SweepError, sweep
 
-    try:
-        name = load_scenario(args.scenario).name
-    except ScenarioError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"autopilot-sim sweep: cannot read {args.scenario}: {exc.strerror or exc}", file=sys.stderr)
+    name = scenario_name("sweep", args.scenario)
+    if name is None:
         return 2
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{name}"
     started = time.perf_counter()

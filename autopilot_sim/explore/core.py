@@ -183,15 +183,9 @@ def explore(scenario: str | os.PathLike[str], *, budget: str | Budget = DEFAULT_
                         plans=20, properties=["no-quorum-loss"], workers=2)
         print([f.faults for f in found.failures])
     """
-    from autopilot_sim.scenario import load_scenario_text
+    from autopilot_sim.sweep.core import read_scenario
 
-    path = Path(scenario)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExploreError(f"cannot read {path}: {exc.strerror or exc}") from None
-    filename = str(scenario)
-    base = load_scenario_text(text, filename)  # ScenarioError: the file itself is invalid
+    text, filename, base = read_scenario(scenario, ExploreError)
     try:
         parsed = parse_budget(budget) if isinstance(budget, str) else budget
         parsed = parsed.for_duration(base.duration)

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopilot_sim.sweep import backends
 from autopilot_sim.sweep.aggregate import summary_csv
@@ -34,6 +34,9 @@ from autopilot_sim.sweep.plan import (
     seeds_for,
 )
 from autopilot_sim.sweep.worker import error_record, load_cached
+
+if TYPE_CHECKING:
+    from autopilot_sim.scenario import Scenario
 
 SWEEP_FILE, RUNS_FILE, SUMMARY_FILE = "sweep.json", "runs.jsonl", "summary.csv"
 
@@ -106,6 +109,21 @@ def _progress(total: int, enabled: bool) -> Any:
                                          "[{elapsed}<{remaining}, {rate_fmt}]")
 
 
+def read_scenario(scenario: str | os.PathLike[str], error: type[Exception]) -> tuple[str, str, Scenario]:
+    """The scenario file's text, the name its errors use, and the scenario it holds (what the
+    workers load again from the text). An unreadable file raises `error`; an invalid one,
+    ScenarioError."""
+    from autopilot_sim.scenario import load_scenario_text
+
+    path = Path(scenario)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from None
+    filename = str(scenario)
+    return text, filename, load_scenario_text(text, filename)
+
+
 def sweep(scenario: str | os.PathLike[str], *, seeds: int,
           sets: Mapping[str, Sequence[Any]] | Iterable[str] = (), mode: str = "grid",
           workers: int | None = None, scheduler: Any = None, out: str | os.PathLike[str] | None = None,
@@ -131,15 +149,7 @@ def sweep(scenario: str | os.PathLike[str], *, seeds: int,
         records = sweep("scenarios/follower-crash-cleanup.yaml", seeds=20,
                         sets={"gossip.suspicion_mult": [4, 6]}, workers=2)
     """
-    from autopilot_sim.scenario import load_scenario_text
-
-    path = Path(scenario)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SweepError(f"cannot read {path}: {exc.strerror or exc}") from None
-    filename = str(scenario)
-    base = load_scenario_text(text, filename)  # ScenarioError: the file itself is invalid
+    text, filename, base = read_scenario(scenario, SweepError)
     root = base.seed if root_seed is None else root_seed
     if not 0 <= root < 2**64:
         raise SweepError(f"--seed must be in [0, 2**64), got {root}")
