@@ -34,7 +34,7 @@ def test_re_arming_later_schedules_nothing_new_and_fires_once_at_the_new_deadlin
     host = Host()
     host.arm(("k", 10))
     host.arm(("k", 30))
-    assert len(host.loop.queue) == 1  # the event at 10 stays, no second one
+    assert len(host.loop) == 1  # the event at 10 stays, no second one
     host.loop.run(100)
     assert host.fired == [(30, "k")]
 

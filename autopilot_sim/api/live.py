@@ -510,7 +510,7 @@ class LiveSimulation:
             return
         env = self.sim.cluster.env
         # The next instant with a simulation event (the engine's loop holds only the model's).
-        upcoming = env.peek() if env.queue else _FOREVER
+        upcoming = env.peek() if len(env) else _FOREVER
         if not command.payload and upcoming == _FOREVER:
             self._finish(command, CommandResult(409, error="nothing is scheduled: there is no next event"))
             return

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from heapq import heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mypy_extensions import mypyc_attr
@@ -206,8 +205,7 @@ class Cluster:
     def _at(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run fn(*args) after `delay` ns (>= 0); ties keep scheduling order."""
         env = self.env
-        env.seq = seq = env.seq + 1
-        heappush(env.queue, (env.now + delay, seq, fn, args))
+        env.push(env.now + delay, fn, args)
 
     def step(self, server: SimServer, fn: Callable[..., T], *args: Any) -> T:
         """One input to `server`'s Raft node from outside the transport (a client write, a
@@ -251,7 +249,6 @@ class Cluster:
             blocked = net.blocked
             links = net.links
             env = self.env
-            queue = env.queue
             deliver = self._deliver
             servers = self.servers
             taps = self.send_taps  # observers of every send (the live page); usually empty
@@ -274,8 +271,7 @@ class Cluster:
                 if at > msg.deadline:
                     self._lost(name, dst, msg)
                     continue
-                env.seq = seq = env.seq + 1
-                heappush(queue, (at, seq, deliver, (name, servers[dst], msg)))
+                env.push(at, deliver, (name, servers[dst], msg))
             outbox.clear()
         if node.timer_requests:
             server.raft_timers.arm(self.env, server, node.timer_requests, self._fire_timer)

@@ -22,7 +22,6 @@ loop event and, when it answers True, hands the key to the core and drains the c
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from autopilot_sim.sim.loop import EventLoop
@@ -59,8 +58,7 @@ class CoreTimers:
             pending = scheduled.get(key)
             if pending is None or deadline < pending:
                 scheduled[key] = deadline
-                loop.seq = seq = loop.seq + 1
-                heappush(loop.queue, (deadline, seq, fire, (process, key, deadline, process.epoch)))
+                loop.push(deadline, fire, (process, key, deadline, process.epoch))
         requests.clear()
 
     def due(self, loop: EventLoop, process: Process, key: Any, at: int, epoch: int, fire: Fire) -> bool:
@@ -78,16 +76,14 @@ class CoreTimers:
         now = loop.now
         if deadline > now:  # re-armed later meanwhile: sleep on
             scheduled[key] = deadline
-            loop.seq = seq = loop.seq + 1
-            heappush(loop.queue, (deadline, seq, fire, (process, key, deadline, epoch)))
+            loop.push(deadline, fire, (process, key, deadline, epoch))
             return False
         if now < process.paused_until:
             return False  # fires at resume (take_overdue)
         busy = process.busy_until
         if now < busy and key in self.main_loop:
             scheduled[key] = busy
-            loop.seq = seq = loop.seq + 1
-            heappush(loop.queue, (busy, seq, fire, (process, key, busy, epoch)))
+            loop.push(busy, fire, (process, key, busy, epoch))
             return False
         del self.deadlines[key]
         return True
