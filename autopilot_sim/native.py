@@ -47,6 +47,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "autopilot_sim.sim.network",
     "autopilot_sim.sim.recorder",
     "autopilot_sim.sim.timers",
+    "autopilot_sim.timer",
 )
 #: mypyc's shared library: `autopilot_sim/_native__mypyc.*.so` (the per-module extensions are shims).
 GROUP = "autopilot_sim._native"

@@ -122,8 +122,10 @@ class Driven:
 
     def _collect(self) -> Out:
         n = self.node
-        out = Out(list(n.outbox), list(n.timer_requests), list(n.notes), n.writes)
-        for key, deadline in n.timer_requests:
+        # Each timer the call changed, once, in its final state: (key, deadline or None).
+        requests = [timer.request() for timer in dict.fromkeys(n.timer_requests)]
+        out = Out(list(n.outbox), requests, list(n.notes), n.writes)
+        for key, deadline in requests:
             if deadline is None:
                 self.timers.pop(key, None)
             else:

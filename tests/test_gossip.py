@@ -334,7 +334,7 @@ def test_lone_node_leave_finishes_after_propagate_delay() -> None:
     node.leave(10)
     assert node.members() == {"a": "left"}  # nobody to tell: memberlist leave runs at once
     assert not node.leave_finished
-    (key, at), = [(k, t) for k, t in node.timer_requests if k == ("serf.leave", "propagate")]
+    (key, at), = [(k, t) for k, t in (r.request() for r in node.timer_requests) if k == ("serf.leave", "propagate")]
     assert at == 10 + 1 * SECOND
     node.on_timer(key, at)
     assert node.leave_finished and node.serf_state == "left"
@@ -579,12 +579,12 @@ def test_same_seed_same_events() -> None:
 def test_crash_cancels_timers_and_ignores_input() -> None:
     node = GossipNode("a", GossipConfig(), random.Random(1))
     node.start(0, ["b"])
-    armed = {k for k, at in node.timer_requests if at is not None}
+    armed = {k for k, at in (t.request() for t in node.timer_requests) if at is not None}
     node.timer_requests.clear()
     node.outbox.clear()
     node.events.clear()
     node.crash()
-    assert {k for k, at in node.timer_requests if at is None} == armed
+    assert {k for k, at in (t.request() for t in node.timer_requests) if at is None} == armed
     node.timer_requests.clear()
     node.on_message("b", Packet((Ping(1, "a", "b"),)), 10)
     for key in armed:
@@ -634,7 +634,7 @@ def test_scenario_gossip_block_maps_onto_gossip_config() -> None:
 
 
 def _drain(node: GossipNode) -> tuple[list[tuple[str, object]], dict[object, int | None]]:
-    out, timers = list(node.outbox), dict(node.timer_requests)
+    out, timers = list(node.outbox), dict(t.request() for t in node.timer_requests)
     node.outbox.clear()
     node.timer_requests.clear()
     return out, timers

@@ -163,7 +163,7 @@ class Harness:
                 continue
             self._push(self.now + self._latency(), "msg", (name, dst, gen, msg))
         node.outbox.clear()
-        for key, at in node.timer_requests:
+        for key, at in (timer.request() for timer in dict.fromkeys(node.timer_requests)):
             token = self._timer_token.get((name, key), 0) + 1
             self._timer_token[(name, key)] = token
             if at is not None:

@@ -166,7 +166,7 @@ def test_random_timeout_is_uniform_on_d_to_2d():
     for seed in range(400):
         n = RaftNode("n", RaftTiming(), random.Random(seed))
         n.start(0)
-        ((key, deadline),) = n.timer_requests
+        ((key, deadline),) = (t.request() for t in n.timer_requests)
         assert key == T_FOLLOWER
         draws.append(deadline)
     assert all(S <= x < 2 * S for x in draws)

@@ -5,8 +5,8 @@ Pure and deterministic: the engine feeds inputs (`start`, `on_message`, `on_time
 the engine drains after every call:
 
 * `outbox` — `(destination name, message)`; see `messages.py` for datagram vs stream.
-* `timer_requests` — `(key, absolute deadline ns)` to arm or re-arm (re-arming a key replaces
-  it), `(key, None)` to cancel. The engine calls `on_timer(key, now)` at the deadline.
+* `timer_requests` — the `Timer`s (autopilot_sim/timer.py) the call armed, re-armed (re-arming
+  a key replaces its deadline) or disarmed. The engine calls `on_timer(key, now)` at the deadline.
 * `events` — `SerfEvent`s, what serf puts on Nomad's EventCh (member-join, member-leave,
   member-failed, member-update, member-reap). Suspect never shows: it is memberlist-internal.
 
@@ -43,6 +43,7 @@ from autopilot_sim.gossip.messages import (
     TcpPing,
 )
 from autopilot_sim.gossip.queue import BroadcastQueue
+from autopilot_sim.timer import Timer
 
 # serf member statuses (MemberStatus.String())
 STATUS_ALIVE = "alive"
@@ -139,13 +140,14 @@ class GossipNode:
         self.config = config
         self.rng = rng
         self.outbox: list[tuple[str, object]] = []
-        self.timer_requests: list[tuple[Hashable, int | None]] = []
+        self.timer_requests: list[Timer] = []
         self.events: list[SerfEvent] = []
         #: True once a graceful leave has run to its end (serf state "left"); Nomad's agent
         #: then shuts the process down, which the engine models with `crash()`.
         self.leave_finished = False
         self._now = 0
-        self._armed: dict[Hashable, int] = {}
+        self._armed: dict[Hashable, int] = {}  # key -> the deadline asked for
+        self._timers: dict[Hashable, Timer] = {}  # key -> its Timer, while armed
         self._started = False
         self._crashed = False
         self._tags: Tags = tuple(sorted((tags or {}).items()))
@@ -221,6 +223,7 @@ class GossipNode:
         if due is None or due > now:
             return  # cancelled, or an older arming the engine failed to replace
         del self._armed[key]
+        self._timers.pop(key, None)
         assert isinstance(key, tuple)
         if self._ml.handles(key):
             self._ml.on_timer(key, now)
@@ -277,9 +280,10 @@ class GossipNode:
             return
         self._crashed = True
         self._state = "shutdown"
-        for key in self._armed:
-            self.timer_requests.append((key, None))
+        for timer in self._timers.values():
+            self.timer_requests.append(timer.disarm())
         self._armed.clear()
+        self._timers.clear()
         self._queue.clear()
         self._ml.queue.clear()
         self._deferred.clear()
@@ -334,11 +338,14 @@ class GossipNode:
 
     def _arm(self, key: Hashable, at: int) -> None:
         self._armed[key] = at
-        self.timer_requests.append((key, at))
+        timer = self._timers.get(key)
+        if timer is None:
+            timer = self._timers[key] = Timer(key)
+        self.timer_requests.append(timer.arm(at))
 
     def _cancel(self, key: Hashable) -> None:
         if self._armed.pop(key, None) is not None:
-            self.timer_requests.append((key, None))
+            self.timer_requests.append(self._timers.pop(key).disarm())
 
     def _emit(self, kind: str, member: _Member) -> None:
         self.events.append(SerfEvent(kind, member.name, self._now, member.status, member.tags))

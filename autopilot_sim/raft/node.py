@@ -12,8 +12,9 @@ The node does no I/O and keeps no clock. The caller (the SimPy engine, or a test
 
 * `on_message(src, msg, now)`, `on_timer(key, now)`, `propose(data, now)`,
   `change_configuration(op, server_id, now)`, `transfer_leadership(target, now)`;
-* after each call it drains `outbox` (destination, message), `timer_requests` (key, absolute
-  deadline or None to cancel; re-arming a key replaces it) and `notes` (role and configuration
+* after each call it drains `outbox` (destination, message), `timer_requests` (the `Timer`s the
+  call armed or disarmed, autopilot_sim/timer.py; on_timer later gets a timer's key: a node
+  timer's name or `(kind, peer)`) and `notes` (role and configuration
   changes worth recording), and reads `writes` (stable/log store fsyncs the call performed).
 
 Rule references (§n) are to docs/behaviour/raft.md.
@@ -61,6 +62,7 @@ from autopilot_sim.raft.roles import (  # re-exported: the node's public names
     CANDIDATE,
     FOLLOWER,
     LEADER,
+    MAIN_LOOP_TIMERS,
     SHUTDOWN,
     T_ELECTION,
     T_FOLLOWER,
@@ -69,6 +71,7 @@ from autopilot_sim.raft.roles import (  # re-exported: the node's public names
 )
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.raft.votes import PAPER, paper_vote
+from autopilot_sim.timer import NOT_ARMED, Timer
 
 LEASE_MIN_CHECK: Final = 10 * MILLISECOND
 _SENTINEL = Entry(0, 0, NOOP)
@@ -90,7 +93,10 @@ class RaftNode(Election, Replication, Commitment):
         self.log: list[Entry] = [_SENTINEL]
         # Outputs drained by the caller.
         self.outbox: list[tuple[str, object]] = []
-        self.timer_requests: list[tuple[object, int | None]] = []
+        self.timer_requests: list[Timer] = []
+        # The node's own timers by key; the leader's per-peer ones live on each Progress.
+        self._timers = {key: Timer(key, main_loop=key in MAIN_LOOP_TIMERS)
+                        for key in (T_FOLLOWER, T_ELECTION, T_LEASE, T_TRANSFER)}
         self.notes: list[notes.Note] = []
         self.writes = 0
         self._rpc_seq = 0
@@ -165,8 +171,11 @@ class RaftNode(Election, Replication, Commitment):
             return lo  # a fixed timeout (the paper's 150-150 ms case) draws nothing
         return lo + self._rng.getrandbits(63) % (hi - lo)
 
-    def _arm(self, key: object, deadline: int | None) -> None:
-        self.timer_requests.append((key, deadline))
+    def _arm(self, key: str | Timer, deadline: int | None) -> None:
+        """Arm (or, with None, disarm) a timer: a per-peer `Timer`, or one of the node's by key."""
+        timer = key if isinstance(key, Timer) else self._timers[key]
+        timer.deadline = NOT_ARMED if deadline is None else deadline
+        self.timer_requests.append(timer)
 
     def _next_rpc(self) -> int:
         self._rpc_seq += 1
@@ -200,6 +209,8 @@ class RaftNode(Election, Replication, Commitment):
         """The process dies: volatile state is lost; persistent term, vote and log are kept."""
         self.outbox.clear()
         self.timer_requests.clear()
+        for timer in self._timers.values():
+            timer.disarm()
         self._reset_volatile()
         self.role = SHUTDOWN
 

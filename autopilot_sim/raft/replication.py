@@ -26,6 +26,7 @@ from autopilot_sim.raft.roles import (
     LEADER,
 )
 from autopilot_sim.raft.state import NodeState
+from autopilot_sim.timer import Timer
 
 FAILURE_WAIT: Final = 10 * MILLISECOND
 MAX_FAILURE_SCALE: Final = 12
@@ -88,9 +89,10 @@ class Progress:
         self.target_last = 0
         self.trigger_pending = False
         self.hb_rpc = 0
-        self.hb_key = ("hb", peer)
-        self.ct_key = ("ct", peer)
-        self.bo_key = ("bo", peer)
+        # This goroutine pair's timers (on_timer gets their keys: ("hb" | "ct" | "bo", peer)).
+        self.hb_key = Timer(("hb", peer))
+        self.ct_key = Timer(("ct", peer))
+        self.bo_key = Timer(("bo", peer))
         self.removed = False
 
 
@@ -158,7 +160,7 @@ class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
         """replicate()'s select waits on a fresh randomTimeout(CommitTimeout) every iteration
         (replication.go), so every wake-up draws again; the engine schedules lazily."""
         d = self.timing.commit_timeout
-        self.timer_requests.append((prog.ct_key, now + d + self._rng.getrandbits(63) % d))
+        self.timer_requests.append(prog.ct_key.arm(now + d + self._rng.getrandbits(63) % d))
 
     def _finish_call(self, prog: Progress, now: int) -> None:
         """replicateTo returned: maybe switch to pipelining, then back to the select loop."""

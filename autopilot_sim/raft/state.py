@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from autopilot_sim.raft.messages import Entry
     from autopilot_sim.raft.replication import Progress
     from autopilot_sim.raft.timing import RaftTiming
+    from autopilot_sim.timer import Timer
 
 
 @trait  # the mixins (traits for mypyc) may only derive from traits
@@ -36,7 +37,7 @@ class NodeState:
     vote_cand: str | None
     log: list[Entry]
     outbox: list[tuple[str, object]]
-    timer_requests: list[tuple[object, int | None]]
+    timer_requests: list[Timer]
     writes: int
     role: str
     leader: str | None
@@ -75,7 +76,7 @@ class NodeState:
         raise NotImplementedError
     def _paper_timeout(self) -> int:
         raise NotImplementedError
-    def _arm(self, key: object, deadline: int | None) -> None: ...
+    def _arm(self, key: str | Timer, deadline: int | None) -> None: ...
     def _next_rpc(self) -> int:
         raise NotImplementedError
     def _set_term(self, term: int) -> None: ...

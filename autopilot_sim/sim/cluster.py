@@ -34,7 +34,7 @@ from autopilot_sim.raft import notes
 from autopilot_sim.raft.configuration import Configuration
 from autopilot_sim.raft.messages import VOTER, rpc_error_for
 from autopilot_sim.raft.node import RaftNode
-from autopilot_sim.raft.roles import LEADER, MAIN_LOOP_TIMERS
+from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
@@ -42,6 +42,7 @@ from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
 from autopilot_sim.sim.timers import CoreTimers
+from autopilot_sim.timer import Timer
 
 if TYPE_CHECKING:
     from autopilot_sim.gossip.node import GossipNode
@@ -92,7 +93,7 @@ class SimServer:
         # (handler or None = raft, src, msg)
         self.paused_queue: list[tuple[Callable[[SimServer, str, Any], None] | None, str, Any]] = []
         self.epoch = 0
-        self.raft_timers = CoreTimers(MAIN_LOOP_TIMERS)
+        self.raft_timers = CoreTimers()
         self.busy_until = 0
         self.disk = disk  # a sampler of one fsync's latency, or None (no disk latency)
         self.version = ""
@@ -371,10 +372,10 @@ class Cluster:
 
     # ------------------------------------------------------------------ timers
 
-    def _fire_timer(self, server: SimServer, key: object, at: int, epoch: int) -> None:
+    def _fire_timer(self, server: SimServer, timer: Timer, at: int, epoch: int) -> None:
         """A Raft timer's loop event (`CoreTimers.due` keeps the lazy-timer rules)."""
-        if server.raft_timers.due(self.env, server, key, at, epoch, self._fire_timer):
-            server.node.on_timer(key, self.env.now)
+        if server.raft_timers.due(self.env, server, timer, at, epoch, self._fire_timer):
+            server.node.on_timer(timer.key, self.env.now)
             self._flush(server)
 
     # ------------------------------------------------------------------ notes and leadership
@@ -564,11 +565,11 @@ class Cluster:
         # Timers that came due during the pause fire now, in deadline order: gossip, then Raft.
         gossip = server.gossip
         if gossip is not None and server.up:
-            for key in server.gossip_timers.take_overdue(now):
-                gossip.on_timer(key, now)
+            for timer in server.gossip_timers.take_overdue(now):
+                gossip.on_timer(timer.key, now)
                 self.flush_gossip(server)
-        for key in server.raft_timers.take_overdue(now):
-            server.node.on_timer(key, now)
+        for timer in server.raft_timers.take_overdue(now):
+            server.node.on_timer(timer.key, now)
             self._flush(server)
 
     # ------------------------------------------------------------------ gossip (serf / memberlist)
@@ -618,11 +619,11 @@ class Cluster:
         server.gossip.on_message(src, msg, self.env.now)
         self.flush_gossip(server)
 
-    def _fire_gtimer(self, server: SimServer, key: Any, at: int, epoch: int) -> None:
-        """A gossip timer's loop event (same rules as Raft's, no main-loop keys)."""
+    def _fire_gtimer(self, server: SimServer, timer: Timer, at: int, epoch: int) -> None:
+        """A gossip timer's loop event (same rules as Raft's; gossip has no main-loop timers)."""
         gossip = server.gossip
-        if gossip is not None and server.gossip_timers.due(self.env, server, key, at, epoch, self._fire_gtimer):
-            gossip.on_timer(key, self.env.now)
+        if gossip is not None and server.gossip_timers.due(self.env, server, timer, at, epoch, self._fire_gtimer):
+            gossip.on_timer(timer.key, self.env.now)
             self.flush_gossip(server)
 
     # ------------------------------------------------------------------ application RPCs
