@@ -159,3 +159,28 @@ def test_state_stabilization_time_waiver():
     assert state.server_stabilization_time(sst, first + sst) == 0  # strictly greater needed
     assert state.server_stabilization_time(sst, first + sst + 1) == sst
     assert State().server_stabilization_time(sst, first) == sst  # no first state: long ago
+
+
+def test_evolve_is_dataclasses_replace_for_every_record_type() -> None:
+    """The state builder's fast copy must give exactly what dataclasses.replace gives."""
+    import dataclasses
+
+    from autopilot_sim.autopilot import model
+
+    server = model.Server(id="a", name="a.global", address="a", node_status="alive", version="1.9.0",
+                          meta={"role": "nomad"}, raft_version=3)
+    stats = model.ServerStats(last_contact=5, last_term=2, last_index=9)
+    health = model.ServerHealth(True, 123)
+    records = [server, stats, health, model.ServerState(server, model.RAFT_VOTER, stats, health, True),
+               model.State(servers={}, healthy=True, failure_tolerance=0, leader="a", voters=("a",),
+                           first_state_time=1, built_at=2)]
+    for record in records:
+        fields = dataclasses.fields(record)  # type: ignore[arg-type]
+        assert not hasattr(record, "__post_init__") and all(f.init for f in fields)
+        assert type(record).__slots__ == tuple(f.name for f in fields)  # type: ignore[attr-defined]
+        assert model.evolve(record) == record and model.evolve(record) is not record
+        for f in fields:
+            value = object()
+            assert model.evolve(record, **{f.name: value}) == dataclasses.replace(record, **{f.name: value})
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        model.evolve(server, nope=1)

@@ -24,6 +24,7 @@ clients must not care either way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ def round_to_second(ns: int) -> int:
     return (ns + SECOND // 2) // SECOND * SECOND
 
 
+@functools.lru_cache(maxsize=1024)  # a server's StableSince rarely changes: every tick prints it again
 def format_stable_since(ns: int) -> str:
     """StableSince as the health endpoint prints it: UTC, whole seconds, RFC 3339."""
     return format_rfc3339(round_to_second(ns), nano=False)

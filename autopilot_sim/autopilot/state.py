@@ -14,7 +14,7 @@ missing from `fetched_stats` keeps its previous, possibly stale, stats) → heal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from autopilot_sim.autopilot.config import AutopilotConfig
 from autopilot_sim.autopilot.model import (
@@ -27,6 +27,7 @@ from autopilot_sim.autopilot.model import (
     ServerState,
     ServerStats,
     State,
+    evolve,
     failure_tolerance,
     is_healthy,
     raft_state_for,
@@ -148,14 +149,14 @@ def build_state(
             server = Server(id=sid)
         if known_srv is None:
             # Unknown to the application: treated as gone.
-            server = replace(server, node_status=NODE_LEFT)
+            server = evolve(server, node_status=NODE_LEFT)
         if sid == leader_id:
             role = RAFT_LEADER
             if not server.is_leader:
-                server = replace(server, is_leader=True)
+                server = evolve(server, is_leader=True)
         if server.address != rs.address:
             # The Raft address always wins over the application's.
-            server = replace(server, address=rs.address)
+            server = evolve(server, address=rs.address)
 
         stats = fetched.get(sid)
         was_fetched = stats is not None
@@ -177,7 +178,7 @@ def build_state(
         srv_state = ServerState(server, role, stats, health, was_fetched)
         ext = promoter.get_server_ext(config, srv_state)
         if ext is not None:
-            srv_state = replace(srv_state, server=replace(server, ext=ext))
+            srv_state = evolve(srv_state, server=evolve(server, ext=ext))
         servers[sid] = srv_state
 
         if not healthy:
@@ -200,12 +201,12 @@ def build_state(
     )
     ext = promoter.get_state_ext(config, state)
     if ext is not None:
-        state = replace(state, ext=ext)
+        state = evolve(state, ext=ext)
     # NodeTypes are informational (how the promoter classes each server). `servers` is the
     # dict inside `state`, so updating it in place updates the state being built.
     for sid, node_type in promoter.get_node_types(config, state).items():
         typed = servers.get(sid)
         if typed is not None and typed.server.node_type != node_type:
-            servers[sid] = replace(typed, server=replace(typed.server, node_type=node_type))
+            servers[sid] = evolve(typed, server=evolve(typed.server, node_type=node_type))
     # Voters are sorted last: the order looks at health and StableSince computed above.
-    return replace(state, voters=tuple(sort_servers(voters, state)))
+    return evolve(state, voters=tuple(sort_servers(voters, state)))

@@ -292,6 +292,11 @@ class GossipNode:
         """This node's serf view (self included): name -> alive | leaving | left | failed."""
         return {name: m.status for name, m in self._members.items()}
 
+    def tags_of(self, name: str) -> Tags | None:
+        """The serf tags `name` gossips (an immutable tuple of pairs), or None if serf does not know it."""
+        m = self._members.get(name)
+        return m.tags if m is not None else None
+
     def member_info(self, name: str) -> MemberInfo | None:
         """Serf and memberlist details about `name`, or None if serf does not know it."""
         m = self._members.get(name)

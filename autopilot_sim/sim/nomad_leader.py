@@ -84,6 +84,8 @@ class LeaderDuties:
         self.outstanding: set[str] = set()
         self._last_refusals: dict[str, str] = {}
         self._pending_members: list[Any] = []
+        #: known_servers' last record per member: (serf status, tags, Server), reused while unchanged.
+        self._known: dict[str, tuple[str, Any, Server]] = {}
         layer.propose(server, BARRIER, None)  # establishLeadership waits for it to be applied
 
     @property
@@ -180,16 +182,23 @@ class LeaderDuties:
         known: dict[str, Server] = {}
         if gossip is None:
             return known
+        seen = self._known
         for name, status in gossip.members().items():
             if self.layer.profile == "2.0" and status not in ("alive", "leaving"):
                 continue
-            info = gossip.member_info(name)
-            tags = dict(info.tags) if info is not None else {}
-            if tags.get("role") != "nomad" or tags.get("region") != self.layer.region:
+            tags = gossip.tags_of(name) or ()
+            last = seen.get(name)
+            if last is not None and last[0] == status and last[1] == tags:
+                known[name] = last[2]  # unchanged member: the same (frozen) record as last tick
                 continue
-            known[name] = Server(id=name, name=f"{name}.{self.layer.region}", address=name,
-                                 node_status=_NODE_STATUS.get(status, "unknown"),
-                                 version=tags.get("build", ""), meta=tags, raft_version=3)
+            meta = dict(tags)
+            if meta.get("role") != "nomad" or meta.get("region") != self.layer.region:
+                continue
+            server = Server(id=name, name=f"{name}.{self.layer.region}", address=name,
+                            node_status=_NODE_STATUS.get(status, "unknown"),
+                            version=meta.get("build", ""), meta=meta, raft_version=3)
+            seen[name] = (status, tags, server)
+            known[name] = server
         return known
 
     def raft_servers(self) -> list[RaftServer]:
