@@ -59,9 +59,14 @@ class Entry:
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # mypyc: copy.deepcopy works (notebook 06)
 class Message:
-    """Base class; `is_request` tells the transport whether a response is awaited."""
+    """Base class; `is_request` tells the transport whether a response is awaited.
 
-    __slots__ = ()
+    `deadline` is declared here, not only on requests and responses, so that the engine reads it
+    from a `Message` as a plain field (compiled: a struct read) without knowing the subclass; an
+    `RpcError`, which the transport itself hands to the caller, has none."""
+
+    __slots__ = ("deadline",)
+    deadline: int
     is_request = False
     is_heartbeat = False
     # Handled by the server's main loop (blocked while it writes to disk,
@@ -70,12 +75,12 @@ class Message:
 
 
 class Request(Message):
-    __slots__ = ("deadline", "rpc")
+    __slots__ = ("rpc",)
     is_request = True
 
 
 class Response(Message):
-    __slots__ = ("deadline", "rpc")
+    __slots__ = ("rpc",)
 
 
 class AppendEntries(Request):

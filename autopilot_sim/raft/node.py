@@ -43,6 +43,7 @@ from autopilot_sim.raft.messages import (
     Entry,
     Heartbeat,
     HeartbeatResponse,
+    Message,
     RequestVote,
     RpcError,
     TimeoutNow,
@@ -92,7 +93,7 @@ class RaftNode(Election, Replication, Commitment):
         self.vote_cand: str | None = None
         self.log: list[Entry] = [_SENTINEL]
         # Outputs drained by the caller.
-        self.outbox: list[tuple[str, object]] = []
+        self.outbox: list[tuple[str, Message]] = []
         self.timer_requests: list[Timer] = []
         # The node's own timers by key; the leader's per-peer ones live on each Progress.
         self._timers = {key: Timer(key, main_loop=key in MAIN_LOOP_TIMERS)

@@ -17,7 +17,7 @@ from mypy_extensions import mypyc_attr, trait
 if TYPE_CHECKING:
     from autopilot_sim.raft import configuration as cfg
     from autopilot_sim.raft import notes
-    from autopilot_sim.raft.messages import Entry
+    from autopilot_sim.raft.messages import Entry, Message
     from autopilot_sim.raft.replication import Progress
     from autopilot_sim.raft.timing import RaftTiming
     from autopilot_sim.timer import Timer
@@ -36,7 +36,7 @@ class NodeState:
     vote_term: int
     vote_cand: str | None
     log: list[Entry]
-    outbox: list[tuple[str, object]]
+    outbox: list[tuple[str, Message]]
     timer_requests: list[Timer]
     writes: int
     role: str

@@ -32,7 +32,7 @@ from mypy_extensions import mypyc_attr
 from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
 from autopilot_sim.raft.configuration import Configuration
-from autopilot_sim.raft.messages import VOTER, rpc_error_for
+from autopilot_sim.raft.messages import VOTER, Message, rpc_error_for
 from autopilot_sim.raft.node import RaftNode
 from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.raft.timing import RaftTiming
@@ -155,6 +155,10 @@ class Cluster:
         # Read-only taps on Raft sends (the web view): callables(src, dst, msg, sent_ns, arrives_ns or
         # None when lost). Empty unless someone subscribed: the hot path pays one truth test.
         self.send_taps: list[Callable[[str, str, Any, int, int | None], None]] = []
+        # The per-message loop handlers, bound once: reading a method off `self` in compiled code
+        # is a generic attribute lookup (the class allows interpreted subclasses), a field is not.
+        self._deliver_handler = self._deliver
+        self._fire_timer_handler = self._fire_timer
         for spec in servers:
             self._add_server(spec.name)
         voters = tuple((s.name, VOTER) for s in servers if s.voter)
@@ -237,8 +241,9 @@ class Cluster:
             if server.disk is not None:
                 start = max(now, server.busy_until)
                 total = 0
+                fsync = server.disk  # (called through a local: a callable attribute is looked up generically)
                 for _ in range(node.writes):
-                    total += server.disk()
+                    total += fsync()
                 server.busy_until = start + total
                 delay = server.busy_until - now
             node.writes = 0
@@ -248,34 +253,39 @@ class Cluster:
             name = server.name
             net = self.network
             blocked = net.blocked
-            links = net.links
+            links = net.links_from[name]
             env = self.env
-            deliver = self._deliver
+            deliver = self._deliver_handler
             servers = self.servers
             taps = self.send_taps  # observers of every send (the live page); usually empty
             self.messages_sent += len(outbox)
-            msg: Any  # a Request or Response (raft/messages.py): has `deadline`
             for dst, msg in outbox:
                 if blocked and (name, dst) in blocked:
                     if taps:
                         self._tap(taps, name, dst, msg, now, None)
                     self._lost(name, dst, msg)
                     continue
-                link = links[name, dst]
+                link = links[dst]
                 width = link.width
-                wire = link.lo + int(link.random() * width) if width else link.sample()
+                if width:
+                    draw = link.random
+                    wire = link.lo + int(draw() * width)
+                else:
+                    sample = link.sample
+                    wire = sample()
                 if link.loss:
                     wire = net.retransmissions(link, wire)
                 at = now + wire + delay
+                deadline = msg.deadline
                 if taps:
-                    self._tap(taps, name, dst, msg, now, at if at <= msg.deadline else None)
-                if at > msg.deadline:
+                    self._tap(taps, name, dst, msg, now, at if at <= deadline else None)
+                if at > deadline:
                     self._lost(name, dst, msg)
                     continue
                 env.push(at, deliver, (name, servers[dst], msg))
             outbox.clear()
         if node.timer_requests:
-            server.raft_timers.arm(self.env, server, node.timer_requests, self._fire_timer)
+            server.raft_timers.arm(self.env, server, node.timer_requests, self._fire_timer_handler)
         if node.notes:
             self._handle_notes(server)
         commit = node.commit_index
@@ -301,19 +311,19 @@ class Cluster:
         for tap in taps:
             tap(src, dst, msg, sent, arrives)
 
-    def _lost(self, src: str, dst: str, msg: Any) -> None:
+    def _lost(self, src: str, dst: str, msg: Message) -> None:
         """A lost request or response: the caller's RPC fails at its deadline."""
         self.messages_lost += 1
         caller, peer = (src, dst) if msg.is_request else (dst, src)
         self._at(max(0, msg.deadline - self.env.now), self._rpc_error, caller, peer, msg, "timeout")
 
-    def _rpc_error(self, caller: str, peer: str, msg: Any, reason: str) -> None:
+    def _rpc_error(self, caller: str, peer: str, msg: Message, reason: str) -> None:
         server = self.servers.get(caller)
         if server is None or not server.up:
             return
         self._enqueue(server, peer, rpc_error_for(msg, reason))
 
-    def _deliver(self, src: str, server: SimServer, msg: Any) -> None:
+    def _deliver(self, src: str, server: SimServer, msg: Message) -> None:
         """A Raft message arrives at `server` (the delivery path of `_enqueue`, fused)."""
         blocked = self.network.blocked
         if blocked and (src, server.name) in blocked:
@@ -332,7 +342,7 @@ class Cluster:
         server.node.on_message(src, msg, now)
         self._flush(server)
 
-    def _refuse(self, caller: str, peer: str, msg: Any) -> None:
+    def _refuse(self, caller: str, peer: str, msg: Message) -> None:
         """`peer`'s process is gone: the caller's RPC fails one transit later (a refused or reset
         connection), or at its deadline when nothing can get back to it."""
         back = self.network.transit_tcp(peer, caller)
@@ -340,7 +350,7 @@ class Cluster:
             back = max(0, msg.deadline - self.env.now)
         self._at(back, self._rpc_error, caller, peer, msg, "refused")
 
-    def _enqueue(self, server: SimServer, src: str, msg: Any) -> None:
+    def _enqueue(self, server: SimServer, src: str, msg: Message) -> None:
         now = self.env.now
         if now < server.paused_until:
             server.paused_queue.append((None, src, msg))
@@ -355,7 +365,7 @@ class Cluster:
         server.node.on_message(src, msg, now)
         self._flush(server)
 
-    def _redeliver(self, src: str, server: SimServer, msg: Any, epoch: int) -> None:
+    def _redeliver(self, src: str, server: SimServer, msg: Message, epoch: int) -> None:
         if server.up and epoch == server.epoch:
             self._enqueue(server, src, msg)
         elif msg.is_request:
@@ -364,7 +374,7 @@ class Cluster:
             # silently would leave the caller waiting forever (no deadline timer covers it).
             self._refuse(src, server.name, msg)
 
-    def _stalled_request(self, caller: str, peer: str, msg: Any) -> None:
+    def _stalled_request(self, caller: str, peer: str, msg: Message) -> None:
         """A request sat in a paused server's queue until the caller's deadline."""
         server = self.servers[peer]
         if self.env.now < server.paused_until and any(m is msg for _, _, m in server.paused_queue):
@@ -374,7 +384,7 @@ class Cluster:
 
     def _fire_timer(self, server: SimServer, timer: Timer, at: int, epoch: int) -> None:
         """A Raft timer's loop event (`CoreTimers.due` keeps the lazy-timer rules)."""
-        if server.raft_timers.due(self.env, server, timer, at, epoch, self._fire_timer):
+        if server.raft_timers.due(self.env, server, timer, at, epoch, self._fire_timer_handler):
             server.node.on_timer(timer.key, self.env.now)
             self._flush(server)
 

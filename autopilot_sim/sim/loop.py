@@ -127,7 +127,8 @@ class EventLoop:
         if self.events:
             event = self._pop()
             self.now = event.when
-            event.fn(*event.args)
+            fn = event.fn  # through a local: `event.fn(...)` compiles to a generic method lookup
+            fn(*event.args)
         elif self.tuples:
             when, _, fn, args = heappop(self.tuples)
             self.now = when
@@ -144,7 +145,8 @@ class EventLoop:
             while events and events[0].when < until:
                 event = self._pop()
                 self.now = event.when
-                event.fn(*event.args)
+                fn = event.fn
+                fn(*event.args)
         else:
             queue = self.tuples
             while queue and queue[0][0] < until:

@@ -111,6 +111,8 @@ class Network:
         self.default_loss = loss
         self._overrides: dict[tuple[str, str], tuple[Latency | None, float | None]] = {}
         self.links: dict[tuple[str, str], Link] = {}
+        #: The same links by source, then destination: the engine's per-message lookup (no key tuple).
+        self.links_from: dict[str, dict[str, Link]] = {}
         self._rngs: dict[tuple[str, str], random.Random] = {}
         self._groups: list[set[str]] = []
         self._cuts: set[tuple[str, str]] = set()  # one-way cuts of all traffic
@@ -127,6 +129,7 @@ class Network:
             return
         others = list(self.nodes)
         self.nodes.append(name)
+        self.links_from.setdefault(name, {})
         for other in others:
             self._add_edge(name, other)
             self._add_edge(other, name)
@@ -142,7 +145,8 @@ class Network:
         rng = self._rngs.get((src, dst))
         if rng is None:
             rng = self._rngs[(src, dst)] = stream(self.seed, "link", src, dst)
-        self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random, latency)
+        link = self.links[(src, dst)] = Link(latency.sampler(rng), loss, rng.random, latency)
+        self.links_from.setdefault(src, {})[dst] = link
 
     def set_defaults(self, latency: Latency | None = None, loss: float | None = None) -> None:
         """Change the network-wide latency and/or loss (per-link overrides still win)."""
