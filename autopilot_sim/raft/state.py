@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from autopilot_sim.raft.messages import Entry
     from autopilot_sim.raft.replication import Progress
     from autopilot_sim.raft.timing import RaftTiming
+    from autopilot_sim.raft.timing_models import TimingModel
 
 
 @trait  # the mixins (traits for mypyc) may only derive from traits
@@ -29,7 +30,7 @@ class NodeState:
 
     id: str
     timing: RaftTiming
-    _paper: bool
+    _timers: TimingModel  # hashicorp/raft's timers or the paper's, chosen once from `timing`
     _rng: random.Random  # its own stream; a deep copy of the node draws from a copy of it
     current_term: int
     vote_term: int
@@ -52,6 +53,7 @@ class NodeState:
     _refused: int
     _votes_needed: int
     _transfer_candidate: bool
+    _election_at: int
     progress: dict[str, Progress]
     _retired: dict[str, Progress]
     start_index: int
@@ -70,10 +72,6 @@ class NodeState:
     def is_voter(self) -> bool:
         raise NotImplementedError
     def _voters(self) -> list[str]:
-        raise NotImplementedError
-    def _random_timeout(self, d: int) -> int:
-        raise NotImplementedError
-    def _paper_timeout(self) -> int:
         raise NotImplementedError
     def _arm(self, key: object, deadline: int | None) -> None: ...
     def _next_rpc(self) -> int:
