@@ -40,6 +40,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "autopilot_sim.raft.roles",
     "autopilot_sim.raft.state",
     "autopilot_sim.raft.timing",
+    "autopilot_sim.raft.timing_models",
     "autopilot_sim.raft.votes",
     "autopilot_sim.sim.cluster",
     "autopilot_sim.sim.invariants",

@@ -21,7 +21,6 @@ from autopilot_sim.raft.roles import (
     CANDIDATE,
     FOLLOWER,
     LEADER,
-    T_ELECTION,
     T_FOLLOWER,
 )
 from autopilot_sim.raft.state import NodeState
@@ -48,11 +47,7 @@ class Election(NodeState):  # NodeState: what the mixin reads from RaftNode
         voters = self._voters()
         self._votes_needed = quorum_size(len(voters))
         self._round_rpcs = set()
-        if self._paper:
-            self._election_at = now + self._paper_timeout()
-            self._arm(T_ELECTION, self._election_at)
-        else:
-            self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
+        self._timing_model.candidate_round_started(self, now)
         if self.timing.prevote and not self._transfer_candidate:
             self._prevote_phase = True
             self._granted, self._refused = 1, 0
@@ -78,11 +73,7 @@ class Election(NodeState):  # NodeState: what the mixin reads from RaftNode
     def _start_election(self, now: int, rearm: bool) -> None:
         """electSelf: term+1 (persisted), self-vote (persisted), RequestVote to other voters."""
         if rearm:
-            if self._paper:
-                self._election_at = now + self._paper_timeout()
-                self._arm(T_ELECTION, self._election_at)
-            else:
-                self._arm(T_ELECTION, now + self._random_timeout(self.timing.election_timeout))
+            self._timing_model.candidate_round_started(self, now)
         self._prevote_phase = False
         self._round_rpcs = set()
         self._set_term(self.current_term + 1)

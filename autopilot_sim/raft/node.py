@@ -71,6 +71,7 @@ from autopilot_sim.raft.roles import (  # re-exported: the node's public names
     T_TRANSFER,
 )
 from autopilot_sim.raft.timing import RaftTiming
+from autopilot_sim.raft.timing_models import random_timeout, timing_model
 from autopilot_sim.raft.votes import PAPER, paper_vote
 from autopilot_sim.timer import NOT_ARMED, Timer
 
@@ -86,7 +87,7 @@ class RaftNode(Election, Replication, Commitment):
         self.id = node_id
         self.timing = timing
         self._rng = rng
-        self._paper = timing.paper  # read on hot paths: a plain attribute, not a property
+        self._timing_model = timing_model(timing)  # hashicorp/raft's or the paper's (timing_models.py)
         # Persistent state (survives restart).
         self.current_term = 0
         self.vote_term = 0
@@ -96,7 +97,7 @@ class RaftNode(Election, Replication, Commitment):
         self.outbox: list[tuple[str, Message]] = []
         self.timer_requests: list[Timer] = []
         # The node's own timers by key; the leader's per-peer ones live on each Progress.
-        self._timers = {key: Timer(key, main_loop=key in MAIN_LOOP_TIMERS)
+        self._own_timers = {key: Timer(key, main_loop=key in MAIN_LOOP_TIMERS)
                         for key in (T_FOLLOWER, T_ELECTION, T_LEASE, T_TRANSFER)}
         self.notes: list[notes.Note] = []
         self.writes = 0
@@ -122,7 +123,7 @@ class RaftNode(Election, Replication, Commitment):
         self._refused = 0
         self._votes_needed = 0
         self._transfer_candidate = False
-        self._election_at = 0  # the candidate's election deadline (paper timing)
+        self._election_at = 0  # the candidate round's deadline (kept as the follower timer: _become_follower)
         # Leader state.
         self.progress: dict[str, Progress] = {}
         self._retired: dict[str, Progress] = {}
@@ -163,18 +164,12 @@ class RaftNode(Election, Replication, Commitment):
         return [sid for sid, s in self.latest_config if s == VOTER]
 
     def _random_timeout(self, d: int) -> int:
-        """util.go randomTimeout: d + (r mod d), uniform on [d, 2d) in integer ns."""
-        return d + self._rng.getrandbits(63) % d
-
-    def _paper_timeout(self) -> int:
-        lo, hi = self.timing.election_timeout_range  # type: ignore[misc]
-        if hi == lo:
-            return lo  # a fixed timeout (the paper's 150-150 ms case) draws nothing
-        return lo + self._rng.getrandbits(63) % (hi - lo)
+        """util.go randomTimeout on the node's own stream: uniform on [d, 2d) in integer ns."""
+        return random_timeout(self._rng, d)
 
     def _arm(self, key: str | Timer, deadline: int | None) -> None:
         """Arm (or, with None, disarm) a timer: a per-peer `Timer`, or one of the node's by key."""
-        timer = key if isinstance(key, Timer) else self._timers[key]
+        timer = key if isinstance(key, Timer) else self._own_timers[key]
         timer.deadline = NOT_ARMED if deadline is None else deadline
         self.timer_requests.append(timer)
 
@@ -210,7 +205,7 @@ class RaftNode(Election, Replication, Commitment):
         """The process dies: volatile state is lost; persistent term, vote and log are kept."""
         self.outbox.clear()
         self.timer_requests.clear()
-        for timer in self._timers.values():
+        for timer in self._own_timers.values():
             timer.disarm()
         self._reset_volatile()
         self.role = SHUTDOWN
@@ -226,10 +221,7 @@ class RaftNode(Election, Replication, Commitment):
         """A new follower-loop entry: fresh heartbeat-check timer (§2.1)."""
         self.role = FOLLOWER
         self.leader = None
-        if self._paper:
-            self._arm(T_FOLLOWER, now + self._paper_timeout())
-        else:
-            self._arm(T_FOLLOWER, now + self._random_timeout(self.timing.heartbeat_timeout))
+        self._arm(T_FOLLOWER, self._timing_model.follower_deadline(self.timing, self._rng, now))
 
     def _become_follower(self, now: int, reason: str) -> None:
         """setState(Follower): from follower it only clears the leader (the loop keeps its timer)."""
@@ -246,7 +238,10 @@ class RaftNode(Election, Replication, Commitment):
         self._note(notes.SteppedDown(self.current_term, previous, reason))
         self._enter_follower(now)
         if previous == CANDIDATE and self.timing.vote_rules == PAPER:
-            self._arm(T_FOLLOWER, self._election_at)  # LogCabin's stepDown keeps the running timer
+            # LogCabin's stepDown keeps the running timer: the round's deadline, which both
+            # timing models record (before, hashicorp timing left it 0 and the timer was armed
+            # in the past).
+            self._arm(T_FOLLOWER, self._election_at)
 
     def _leave_leader(self, now: int) -> None:
         """§4.10: stop replication, lastContact := now, fail queued changes."""
@@ -356,18 +351,11 @@ class RaftNode(Election, Replication, Commitment):
 
     def _touch_contact(self, now: int) -> None:
         self.last_contact = now
-        if self._paper and self.role == FOLLOWER:
-            self._arm(T_FOLLOWER, now + self._paper_timeout())
+        self._timing_model.valid_contact(self, now)  # paper timing: the follower's timer restarts
 
     def _follower_check(self, now: int) -> None:
-        """§2.1: free-running check, re-armed at every fire, not reset by RPCs."""
-        if self._paper:
-            expired = True  # the paper's timer is reset on contact, so firing means expiry
-        else:
-            self._arm(T_FOLLOWER, now + self._random_timeout(self.timing.heartbeat_timeout))
-            lc = self.last_contact
-            expired = lc is None or now - lc >= self.timing.heartbeat_timeout
-        if not expired:
+        """§2.1: the follower's timer fired (hashicorp: a free-running check, not reset by RPCs)."""
+        if not self._timing_model.follower_timer_fired(self, now):
             return
         self.leader = None
         if self.latest_config_index == 0:
@@ -376,8 +364,8 @@ class RaftNode(Election, Replication, Commitment):
             return  # not part of the stable configuration
         if self.is_voter():
             self._become_candidate(now)
-        elif self._paper:
-            self._arm(T_FOLLOWER, now + self._paper_timeout())
+        else:
+            self._timing_model.follower_waits_again(self, now)
 
     def _on_heartbeat(self, src: str, msg: Heartbeat, now: int) -> None:
         """processHeartbeat: appendEntries with nothing to check (§2.4)."""

@@ -243,7 +243,7 @@ class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
             prog.hb_rpc = 0
             wait = heartbeat_backoff(prog.hb_failures, self.timing.heartbeat_timeout // 2)
             prog.hb_failures += 1
-            self._arm(prog.hb_key, now + wait + self._heartbeat_wait())
+            self._arm(prog.hb_key, now + wait + self._timing_model.heartbeat_wait(self.timing, self._rng))
         elif t is AppendEntries:
             if msg.rpc not in prog.inflight:
                 return
@@ -258,18 +258,9 @@ class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
 
     # ------------------------------------------------------------------ leader: heartbeats
 
-    def _heartbeat_wait(self) -> int:
-        if self._paper:
-            return self.timing.heartbeat_interval  # type: ignore[return-value]
-        return self._random_timeout(self.timing.heartbeat_timeout // 10)
-
     def _heartbeat(self, prog: Progress, now: int) -> None:
         """Send a heartbeat; the next waits for its response (hashicorp) or a fixed interval (paper)."""
-        if prog.removed:
-            return
-        if self._paper:
-            self._arm(prog.hb_key, now + self.timing.heartbeat_interval)  # type: ignore[operator]
-        elif prog.hb_rpc:
+        if prog.removed or not self._timing_model.heartbeat_due(self, prog, now):
             return
         rpc = self._next_rpc()
         prog.hb_rpc = rpc
@@ -285,8 +276,7 @@ class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
         prog.hb_rpc = 0
         prog.last_contact = now  # whatever the content: the term is not checked (§4.3)
         prog.hb_failures = 0
-        if not self._paper:
-            self._arm(prog.hb_key, now + self._heartbeat_wait())
+        self._timing_model.heartbeat_answered(self, prog, now)  # hashicorp: the next after a pause
 
     def _sync_progress(self, now: int) -> None:
         """startStopReplication: start new servers, stop removed ones after one best-effort send."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from autopilot_sim.raft.messages import Entry, Message
     from autopilot_sim.raft.replication import Progress
     from autopilot_sim.raft.timing import RaftTiming
+    from autopilot_sim.raft.timing_models import TimingModel
     from autopilot_sim.timer import Timer
 
 
@@ -30,7 +31,7 @@ class NodeState:
 
     id: str
     timing: RaftTiming
-    _paper: bool
+    _timing_model: TimingModel  # hashicorp/raft's timers or the paper's, chosen once from `timing`
     _rng: random.Random  # its own stream; a deep copy of the node draws from a copy of it
     current_term: int
     vote_term: int
@@ -53,6 +54,7 @@ class NodeState:
     _refused: int
     _votes_needed: int
     _transfer_candidate: bool
+    _election_at: int
     progress: dict[str, Progress]
     _retired: dict[str, Progress]
     start_index: int
@@ -71,10 +73,6 @@ class NodeState:
     def is_voter(self) -> bool:
         raise NotImplementedError
     def _voters(self) -> list[str]:
-        raise NotImplementedError
-    def _random_timeout(self, d: int) -> int:
-        raise NotImplementedError
-    def _paper_timeout(self) -> int:
         raise NotImplementedError
     def _arm(self, key: str | Timer, deadline: int | None) -> None: ...
     def _next_rpc(self) -> int:

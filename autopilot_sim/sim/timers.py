@@ -60,6 +60,7 @@ class CoreTimers:
                 continue
             armed[timer] = None
             if timer.event_at < 0 or deadline < timer.event_at or timer.event_epoch != epoch:
+                deadline = max(deadline, loop.now)  # a deadline already past fires now: time never runs back
                 timer.event_at = deadline
                 timer.event_epoch = epoch
                 loop.push(deadline, fire, (process, timer, deadline, epoch))
