@@ -28,6 +28,8 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any, Final
 
+from mypy_extensions import i64
+
 INFINITY: Final = float("inf")
 #: True when this module runs compiled (mypyc builds it as an extension module).
 COMPILED: Final = not __file__.endswith(".py")
@@ -42,9 +44,10 @@ class Event:
 
     __slots__ = ("args", "fn", "seq", "when")
 
-    def __init__(self, when: int, seq: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.when = when
-        self.seq = seq
+    def __init__(self, when: i64, seq: i64, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        # i64 (a plain int under CPython): compiled, the sift loops compare machine integers.
+        self.when: i64 = when
+        self.seq: i64 = seq
         self.fn = fn
         self.args = args
 
@@ -79,11 +82,12 @@ class EventLoop:
         event = Event(when, seq, fn, args)
         heap = self.events
         heap.append(event)
-        pos = len(heap) - 1
+        pos: i64 = len(heap) - 1
+        at: i64 = when
         while pos > 0:  # sift up: the new event has the largest seq, so a tie in time stops it
-            parent_pos = (pos - 1) >> 1
+            parent_pos: i64 = (pos - 1) >> 1
             parent = heap[parent_pos]
-            if when >= parent.when:
+            if at >= parent.when:
                 break
             heap[pos] = parent
             pos = parent_pos
@@ -96,12 +100,13 @@ class EventLoop:
         if not heap:
             return last
         first = heap[0]
-        size = len(heap)
-        when, seq = last.when, last.seq
-        pos = 0
-        child = 1
+        size: i64 = len(heap)
+        when: i64 = last.when
+        seq: i64 = last.seq
+        pos: i64 = 0
+        child: i64 = 1
         while child < size:  # sift `last` down from the root
-            right = child + 1
+            right: i64 = child + 1
             smaller = heap[child]
             if right < size:
                 other = heap[right]
@@ -119,7 +124,7 @@ class EventLoop:
     def peek(self) -> float:
         """The time of the next event, or infinity when none is scheduled."""
         if self.events:
-            return self.events[0].when
+            return int(self.events[0].when)  # an int (exact), like the pure branch
         return self.tuples[0][0] if self.tuples else INFINITY
 
     def step(self) -> None:
