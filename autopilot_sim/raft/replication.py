@@ -26,6 +26,7 @@ from autopilot_sim.raft.roles import (
     LEADER,
 )
 from autopilot_sim.raft.state import NodeState
+from autopilot_sim.raft.timing_models import random_timeout
 from autopilot_sim.timer import Timer
 
 FAILURE_WAIT: Final = 10 * MILLISECOND
@@ -159,8 +160,7 @@ class Replication(NodeState):  # NodeState: what the mixin reads from RaftNode
     def _arm_commit_timer(self, prog: Progress, now: int) -> None:
         """replicate()'s select waits on a fresh randomTimeout(CommitTimeout) every iteration
         (replication.go), so every wake-up draws again; the engine schedules lazily."""
-        d = self.timing.commit_timeout
-        self.timer_requests.append(prog.ct_key.arm(now + d + self._rng.getrandbits(63) % d))
+        self.timer_requests.append(prog.ct_key.arm(now + random_timeout(self._rng, self.timing.commit_timeout)))
 
     def _finish_call(self, prog: Progress, now: int) -> None:
         """replicateTo returned: maybe switch to pipelining, then back to the select loop."""

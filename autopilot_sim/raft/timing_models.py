@@ -25,6 +25,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from autopilot_sim.raft.roles import FOLLOWER, T_ELECTION, T_FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 
@@ -34,8 +36,13 @@ if TYPE_CHECKING:
 
 
 def random_timeout(rng: random.Random, d: int) -> int:
-    """util.go randomTimeout: d + (r mod d), uniform on [d, 2d) in integer ns (one draw)."""
-    return d + rng.getrandbits(63) % d
+    """util.go randomTimeout: d + (r mod d), uniform on [d, 2d) in integer ns (one draw).
+
+    Go's r is rand.Int63(): the draw is 63 bits, held in an i64 (compiled: machine arithmetic
+    instead of a big integer's)."""
+    r: i64 = rng.getrandbits(63)
+    span: i64 = d
+    return d + int(r % span)
 
 
 class TimingModel:

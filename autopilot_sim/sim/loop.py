@@ -52,10 +52,14 @@ class Event:
         self.args = args
 
 
+def _spent() -> None:
+    """What a spare Event holds instead of its handler (so it keeps no reference alive)."""
+
+
 class EventLoop:
     """One run's clock and event queue (integer nanoseconds; no module-level state)."""
 
-    __slots__ = ("events", "native_heap", "now", "seq", "tuples")
+    __slots__ = ("events", "native_heap", "now", "seq", "spare", "tuples")
 
     def __init__(self, native_heap: bool | None = None) -> None:
         self.now = 0
@@ -63,6 +67,9 @@ class EventLoop:
         #: The queue as a heap of Event objects (native_heap) or of (time, seq, fn, args) tuples.
         self.native_heap = COMPILED if native_heap is None else native_heap
         self.events: list[Event] = []
+        #: Handled Event objects kept for reuse: allocating and freeing one per event was a
+        #: tenth of the loop's cost (callgrind).
+        self.spare: list[Event] = []
         self.tuples: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
 
     def __len__(self) -> int:
@@ -79,7 +86,15 @@ class EventLoop:
         if not self.native_heap:
             heappush(self.tuples, (when, seq, fn, args))
             return
-        event = Event(when, seq, fn, args)
+        spare = self.spare
+        if spare:
+            event = spare.pop()
+            event.when = when
+            event.seq = seq
+            event.fn = fn
+            event.args = args
+        else:
+            event = Event(when, seq, fn, args)
         heap = self.events
         heap.append(event)
         pos: i64 = len(heap) - 1
@@ -121,6 +136,16 @@ class EventLoop:
         heap[pos] = last
         return first
 
+    def _handle(self, event: Event) -> None:
+        """Advance the clock to `event` and run it; the object goes back to `spare` first."""
+        self.now = event.when
+        fn = event.fn  # through a local: `event.fn(...)` compiles to a generic method lookup
+        args = event.args
+        event.fn = _spent
+        event.args = ()
+        self.spare.append(event)
+        fn(*args)
+
     def peek(self) -> float:
         """The time of the next event, or infinity when none is scheduled."""
         if self.events:
@@ -130,10 +155,7 @@ class EventLoop:
     def step(self) -> None:
         """Handle the next event (raises EmptySchedule when there is none)."""
         if self.events:
-            event = self._pop()
-            self.now = event.when
-            fn = event.fn  # through a local: `event.fn(...)` compiles to a generic method lookup
-            fn(*event.args)
+            self._handle(self._pop())
         elif self.tuples:
             when, _, fn, args = heappop(self.tuples)
             self.now = when
@@ -148,10 +170,7 @@ class EventLoop:
         if self.native_heap:
             events = self.events
             while events and events[0].when < until:
-                event = self._pop()
-                self.now = event.when
-                fn = event.fn
-                fn(*event.args)
+                self._handle(self._pop())
         else:
             queue = self.tuples
             while queue and queue[0][0] < until:
