@@ -36,6 +36,19 @@ def test_log_matching():
     assert err.value.rule == "log matching"
 
 
+def test_log_matching_across_terms_at_one_index():
+    """Servers may hold different terms at one index (uncommitted); each (index, term) pair is
+    compared with the first entry seen for it, whichever term came first."""
+    s = SafetyChecker()
+    s.after_step(1, "a", log(1, 2), 0, 2)
+    s.after_step(2, "b", log(1, 3), 0, 3)  # another term at index 2: fine
+    s.after_step(3, "c", log(1, 3), 0, 3)  # the same (2, 3) entry content: fine
+    bad = log(1) + [Entry(2, 3, "command", "other")]
+    with pytest.raises(SafetyViolation) as err:
+        s.after_step(4, "d", bad, 0, 3)
+    assert err.value.rule == "log matching" and "v2.3" in str(err.value)
+
+
 def test_state_machine_safety_on_commit_and_truncate():
     s = SafetyChecker()
     s.after_step(1, "a", log(1, 1), 2, 1)

@@ -80,6 +80,18 @@ class SafetyViolation(AssertionError):
         super().__init__(f"safety violation at {format_duration(t_ns)}: {rule}: {detail}")
 
 
+class Seen:
+    """What the checker has seen of one server (one object per server: one lookup per step)."""
+
+    __slots__ = ("checked_upto", "commit_seen", "verified")
+
+    def __init__(self) -> None:
+        self.checked_upto = 0  # log[1..k] was checked for log matching
+        self.commit_seen = 0  # its commit index at the last step
+        # log[1..k] equals committed[1..k] and may not be deleted (see the module docstring).
+        self.verified = 0
+
+
 class SafetyChecker:
     """Tracks what every server has shown so far and checks each change against it."""
 
@@ -88,11 +100,22 @@ class SafetyChecker:
         self.committed: list[Entry] = [Entry(0, 0, "noop")]
         # commit_terms[i]: the term in which index i was first committed; non-decreasing.
         self.commit_terms: list[int] = [0]
+        #: The first entry seen at each index, and any later one with another term at that
+        #: index by (index, term) (conflicting uncommitted entries are rare).
+        self.by_index: list[Entry] = [self.committed[0]]
         self.by_index_term: dict[tuple[int, int], Entry] = {}
-        self.checked_upto: dict[str, int] = {}
-        self.commit_seen: dict[str, int] = {}
-        # verified[s]: s's log[1..k] equals committed[1..k] and may not be deleted (see above).
-        self.verified: dict[str, int] = {}
+        self.seen: dict[str, Seen] = {}
+
+    def _seen(self, server: str) -> Seen:
+        seen = self.seen.get(server)
+        if seen is None:
+            seen = self.seen[server] = Seen()
+        return seen
+
+    @property
+    def verified(self) -> dict[str, int]:
+        """Per server: how much of its log is verified as committed (for tests and reports)."""
+        return {name: seen.verified for name, seen in self.seen.items()}
 
     def on_leader(self, now: int, server: str, term: int, log: list[Entry]) -> None:
         """A server won an election: one leader per term, and its log holds every entry
@@ -108,7 +131,8 @@ class SafetyChecker:
                 now, "leader completeness",
                 f"{server} (term {term}) lacks entries {len(log)}..{must_hold} committed in earlier terms", [server])
         committed = self.committed
-        start = min(self.verified.get(server, 0), must_hold)
+        seen = self._seen(server)
+        start = min(seen.verified, must_hold)
         for index in range(start + 1, must_hold + 1):
             if not log[index].same_as(committed[index]):
                 raise SafetyViolation(
@@ -116,14 +140,15 @@ class SafetyChecker:
                     f"{server} (term {term}) holds {log[index]!r} where {committed[index]!r} was committed "
                     f"in term {self.commit_terms[index]}", [server])
         if must_hold > start:
-            self.verified[server] = must_hold
+            seen.verified = must_hold
 
     def on_truncate(self, now: int, server: str, removed: list[Entry], term: int) -> None:
         """A follower in `term` deleted a log suffix: none of it may be an entry committed in a
         term <= `term`, nor one it had verified as committed (see the module docstring)."""
         committed = self.committed
         commit_terms = self.commit_terms
-        verified = self.verified.get(server, 0)
+        seen = self._seen(server)
+        verified = seen.verified
         for entry in removed:
             index = entry.index
             if (index < len(committed) and committed[index].same_as(entry)
@@ -133,28 +158,34 @@ class SafetyChecker:
                     f"{server} (term {term}) deleted {entry!r}, committed in term {commit_terms[index]}", [server])
         if removed:
             first = removed[0].index
-            self.checked_upto[server] = min(self.checked_upto.get(server, 0), first - 1)
+            seen.checked_upto = min(seen.checked_upto, first - 1)
             if verified >= first:  # pragma: no cover - such a deletion raised above
-                self.verified[server] = first - 1
+                seen.verified = first - 1
 
     def after_step(self, now: int, server: str, log: list[Entry], commit_index: int, term: int) -> None:
         """Check entries appended and indexes committed since the last call for this server,
         whose current term is `term` (the commit term of any index it is the first to commit)."""
-        start = self.checked_upto.get(server, 0)
+        seen = self._seen(server)
         last = len(log) - 1
-        start = min(start, last)
+        start = min(seen.checked_upto, last)
         if last > start:
-            table = self.by_index_term
-            for entry in log[start + 1:]:
-                key = (entry.index, entry.term)
-                seen = table.get(key)
-                if seen is None:
-                    table[key] = entry
-                elif seen is not entry and not seen.same_as(entry):
+            by_index = self.by_index
+            for index in range(start + 1, last + 1):
+                entry = log[index]
+                if index == len(by_index):
+                    by_index.append(entry)  # the first entry anyone holds at this index
+                    continue
+                first = by_index[index]
+                if first is entry:
+                    continue
+                other = first if first.term == entry.term else self.by_index_term.get((index, entry.term))
+                if other is None:
+                    self.by_index_term[(index, entry.term)] = entry
+                elif other is not entry and not other.same_as(entry):
                     raise SafetyViolation(now, "log matching",
-                                          f"{server} holds {entry!r} but another server holds {seen!r}", [server])
-        self.checked_upto[server] = last
-        seen_commit = self.commit_seen.get(server, 0)
+                                          f"{server} holds {entry!r} but another server holds {other!r}", [server])
+        seen.checked_upto = last
+        seen_commit = seen.commit_seen
         if commit_index > seen_commit:
             committed = self.committed
             for index in range(seen_commit + 1, commit_index + 1):
@@ -167,9 +198,9 @@ class SafetyChecker:
                             [server])
                 else:
                     self._record_commit(entry, term)
-            if commit_index > self.verified.get(server, 0):
-                self.verified[server] = commit_index
-        self.commit_seen[server] = commit_index
+            if commit_index > seen.verified:
+                seen.verified = commit_index
+        seen.commit_seen = commit_index
 
     def _record_commit(self, entry: Entry, term: int) -> None:
         """Append a newly committed entry with the term that committed it, keeping the commit
@@ -185,4 +216,4 @@ class SafetyChecker:
     def on_restart(self, server: str) -> None:
         """A restarted server's commit index starts at 0 again (v1.7.3 does not persist it);
         its log, and so what was verified of it, survives."""
-        self.commit_seen[server] = 0
+        self._seen(server).commit_seen = 0
