@@ -198,8 +198,7 @@ class SafetyChecker:
                             [server])
                 else:
                     self._record_commit(entry, term)
-            if commit_index > seen.verified:
-                seen.verified = commit_index
+            seen.verified = max(seen.verified, commit_index)
         seen.commit_seen = commit_index
 
     def _record_commit(self, entry: Entry, term: int) -> None:
