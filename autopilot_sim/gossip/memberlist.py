@@ -587,8 +587,12 @@ class Memberlist:
     def merge_state(self, remote: Iterable[PushNodeState]) -> None:
         """memberlist `mergeState`: a remote dead or suspect becomes *our* suspicion."""
         me = self.name
+        node_map = self.node_map
         for r in remote:
             if r.state == ALIVE:
+                known = node_map.get(r.name)
+                if known is not None and r.incarnation <= known.incarnation and r.name != me:
+                    continue  # what aliveNode does first with it (a join merges n states n times)
                 self.alive_node(Alive(r.name, r.incarnation, r.meta))
             elif r.state == LEFT:
                 self.dead_node(Dead(r.name, r.incarnation, r.name))
