@@ -44,6 +44,8 @@ COMPILED_MODULES: tuple[str, ...] = (
     "autopilot_sim.raft.votes",
     "autopilot_sim.sim.cluster",
     "autopilot_sim.sim.invariants",
+    "autopilot_sim.sim.leadership",
+    "autopilot_sim.sim.load",
     "autopilot_sim.sim.loop",
     "autopilot_sim.sim.network",
     "autopilot_sim.sim.recorder",

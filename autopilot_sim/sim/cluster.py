@@ -1,6 +1,13 @@
-"""The engine: servers, transport, timers, client load and faults.
+"""The engine: servers, transport, timers and faults.
 
-Why one module of ~700 lines: the per-message path (delivery, the node call, draining its
+A `Cluster` runs the servers' Raft nodes on one event loop: it delivers their messages (the
+transport below), fires their timers, and applies faults (crash, restart, pause, disk stalls).
+Two concerns it owns but keeps apart: `Leadership` (sim/leadership.py) turns the nodes' notes into
+run events, safety checks and observer calls and tracks the leader and the time without one;
+`ClientLoad` (sim/load.py) sends the client writes to the leader. The cluster's `leader()`,
+`leader_name`, `set_load()`, `writes_accepted` ... are read-only views of those two.
+
+Why one module of ~600 lines: the per-message path (delivery, the node call, draining its
 outputs into the transport) is deliberately fused into a few functions — each extra call per
 message costs measurable speed (benchmarks/bench_engine.py) — and the fault rules (crash, pause,
 disk stall) act on the same per-server fields as that path.
@@ -29,15 +36,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mypy_extensions import mypyc_attr
 
-from autopilot_sim import event_kinds as kinds
 from autopilot_sim.raft import notes
-from autopilot_sim.raft.configuration import Configuration
 from autopilot_sim.raft.messages import VOTER, Message, rpc_error_for
 from autopilot_sim.raft.node import RaftNode
-from autopilot_sim.raft.roles import LEADER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.rng import stream
 from autopilot_sim.sim.invariants import SafetyChecker
+from autopilot_sim.sim.leadership import Leadership
+from autopilot_sim.sim.load import ClientLoad
 from autopilot_sim.sim.loop import EventLoop
 from autopilot_sim.sim.network import Latency, Network
 from autopilot_sim.sim.recorder import Recorder
@@ -129,23 +135,14 @@ class Cluster:
         self.safety = SafetyChecker() if check_safety else None
         self.disk_latency = disk_latency
         self.servers: dict[str, SimServer] = {}
-        self.leader_name: str | None = None
-        self.leader_term = 0
-        self._leaderless_since: int | None = 0
-        self.time_without_leader = 0
         # Counters on the hot path are plain attributes (cheaper than a dict).
         self.messages_sent = 0
         self.messages_delivered = 0
         self.messages_lost = 0
-        self.writes_accepted = 0
-        self.writes_rejected = 0
-        self.elections_started = 0
-        self.leaders_elected = 0
-        self.leader_changes = 0
-        self._load_rng = stream(seed, "load")
-        self.writes_per_second = 0.0
-        self._load_generation = 0
-        self._write_seq = 0
+        #: The leader, leaderless time and election counters, kept from the nodes' notes.
+        self.leadership = Leadership(self)
+        #: Client writes to the leader.
+        self.load = ClientLoad(self.env, timing, stream(seed, "load"), self.leadership, self._flush)
         # callables(cluster, server, note) for notes (autopilot, API)
         self.observers: list[Callable[[Cluster, SimServer, notes.Note], None]] = []
         # callable(server, first, last): indexes newly committed (the FSM)
@@ -168,7 +165,7 @@ class Cluster:
         for server in self.servers.values():
             server.node.start(0)
             self._flush(server)
-        self.set_load(writes_per_second)
+        self.load.set_rate(writes_per_second)
 
     # ------------------------------------------------------------------ construction
 
@@ -229,7 +226,7 @@ class Cluster:
         """Advance the simulation to `until` ns (nothing happens if it is not in the future)."""
         if until > self.env.now:
             self.env.run(until=until)
-        self._account_leaderless(self.now)
+        self.leadership.account(self.now)
 
     # ------------------------------------------------------------------ after every node call
 
@@ -287,7 +284,7 @@ class Cluster:
         if node.timer_requests:
             server.raft_timers.arm(self.env, server, node.timer_requests, self._fire_timer_handler)
         if node.notes:
-            self._handle_notes(server)
+            self.leadership.on_notes(server)
         commit = node.commit_index
         if commit > server.applied and self.on_apply is not None:
             first = server.applied + 1
@@ -388,126 +385,6 @@ class Cluster:
             server.node.on_timer(timer.key, self.env.now)
             self._flush(server)
 
-    # ------------------------------------------------------------------ notes and leadership
-
-    def _handle_notes(self, server: SimServer) -> None:
-        node = server.node
-        now = self.env.now
-        pending = list(node.notes)
-        node.notes.clear()
-        for note in pending:
-            if type(note) is notes.LeaderElected:
-                self.leaders_elected += 1
-                if self.safety is not None:
-                    self.safety.on_leader(now, server.name, note.term, node.log)
-                self.recorder.event(now, kinds.LEADER_ELECTED, f"{server.name} elected leader for term {note.term}",
-                                    server=server.name, term=note.term)
-                self._update_leader()
-            elif type(note) is notes.ElectionStarted:
-                self.elections_started += 1
-                self.recorder.event(now, kinds.ELECTION_STARTED,
-                                    f"{server.name} started an election for term {note.term}",
-                                    server=server.name, term=note.term)
-            elif type(note) is notes.SteppedDown:
-                if note.previous == LEADER:
-                    self.recorder.event(now, kinds.LEADER_STEPPED_DOWN,
-                                        f"{server.name} stepped down in term {note.term}: {note.reason}",
-                                        server=server.name, term=note.term, reason=note.reason)
-                    self._update_leader()
-            elif type(note) is notes.Truncated:
-                server.seen_len = -1  # force a safety check of the rewritten suffix
-                if self.safety is not None:
-                    self.safety.on_truncate(now, server.name, note.removed, node.current_term)
-            elif type(note) is notes.ConfigurationCommitted and node.role == LEADER:
-                self.recorder.event(now, kinds.CONFIGURATION_COMMITTED,
-                                    f"configuration at index {note.index} committed: {_describe_config(note.config)}",
-                                    server=server.name, index=note.index, servers=_config_map(note.config))
-            for observer in self.observers:
-                observer(self, server, note)
-
-    def _update_leader(self) -> None:
-        """The cluster's leader: the up server in the Leader role with the highest term."""
-        best: SimServer | None = None
-        for server in self.servers.values():
-            if server.up and server.node.role == LEADER and (
-                    best is None or server.node.current_term > best.node.current_term):
-                best = server
-        name = best.name if best else None
-        if name == self.leader_name and (best is None or best.node.current_term == self.leader_term):
-            return
-        now = self.env.now
-        if name is None:
-            self._leaderless_since = now
-        else:
-            self._account_leaderless(now)
-            self._leaderless_since = None
-            self.leader_changes += 1
-        self.leader_name = name
-        self.leader_term = best.node.current_term if best else self.leader_term
-
-    def _account_leaderless(self, now: int) -> None:
-        if self._leaderless_since is not None:
-            self.time_without_leader += now - self._leaderless_since
-            self._leaderless_since = now
-
-    def leader(self) -> SimServer | None:
-        """The current leader's server, or None."""
-        return self.servers[self.leader_name] if self.leader_name else None
-
-    # ------------------------------------------------------------------ client load
-
-    def set_load(self, writes_per_second: float) -> None:
-        """Poisson client writes to the leader at this rate (0 stops them)."""
-        self.writes_per_second = float(writes_per_second)
-        self._load_generation += 1
-        if self.writes_per_second > 0:
-            self._schedule_write(self._load_generation)
-
-    def _schedule_write(self, generation: int) -> None:
-        gap = round(self._load_rng.expovariate(self.writes_per_second) * 1e9)
-        self._at(gap, self._client_write, generation)
-
-    def _client_write(self, generation: int) -> None:
-        if generation != self._load_generation:
-            return
-        self._schedule_write(generation)
-        server = self.leader()
-        self._write_seq += 1
-        if server is None or not server.up:
-            self.writes_rejected += 1
-            return
-        now = self.env.now
-        if now < server.paused_until or now < server.busy_until:
-            # The apply channel is not read while the leader loop is blocked: the write waits and
-            # joins the next group-commit batch (at most MaxAppendEntries + 1 entries).
-            if not server.pending_writes:
-                wake = max(server.paused_until, server.busy_until)
-                self._at(wake - now, self._flush_writes, server)
-            server.pending_writes.append(self._write_seq)
-            return
-        if server.node.propose(self._write_seq, now):
-            self.writes_accepted += 1
-            self._flush(server)
-        else:
-            self.writes_rejected += 1
-
-    def _flush_writes(self, server: SimServer) -> None:
-        now = self.env.now
-        if not server.pending_writes:
-            return
-        if now < server.paused_until or now < server.busy_until:
-            self._at(max(server.paused_until, server.busy_until) - now, self._flush_writes, server)
-            return
-        limit = self.timing.max_append_entries + 1
-        batch, server.pending_writes = server.pending_writes[:limit], server.pending_writes[limit:]
-        if server.up and server.node.propose_batch(batch, now):
-            self.writes_accepted += len(batch)
-            self._flush(server)
-        else:
-            self.writes_rejected += len(batch)
-        if server.pending_writes:
-            self._at(0, self._flush_writes, server)
-
     # ------------------------------------------------------------------ faults
 
     def crash(self, name: str) -> None:
@@ -528,9 +405,7 @@ class Cluster:
         server.paused_queue.clear()
         server.paused_until = 0
         server.busy_until = 0
-        rejected = len(server.pending_writes)
-        server.pending_writes.clear()
-        self.writes_rejected += rejected
+        self.load.on_crash(server)
         server.node.crash()
         server.applied = 0
         if server.gossip is not None:
@@ -538,7 +413,7 @@ class Cluster:
             server.gossip.outbox.clear()
             server.gossip.timer_requests.clear()
         server.gossip_timers.clear()
-        self._update_leader()
+        self.leadership.update()
 
     def restart(self, name: str) -> None:
         """Start a crashed server again with its persisted term, vote and log."""
@@ -694,17 +569,61 @@ class Cluster:
         """hashicorp/raft Stats() of one server at the current time."""
         return self.servers[name].node.stats(self.now)
 
+    # Read-only views of `leadership` and `load`, kept here because scenarios, the Nomad layer,
+    # tests and notebooks ask the cluster.
 
-_SUFFRAGE_NAMES = {0: "voter", 1: "non-voter", 2: "staging"}
+    def leader(self) -> SimServer | None:
+        """The current leader's server, or None (`leadership.leader()`)."""
+        return self.leadership.leader()
 
+    @property
+    def leader_name(self) -> str | None:
+        """The current leader's name, or None."""
+        return self.leadership.leader_name
 
-def _describe_config(config: Configuration) -> str:
-    return ", ".join(f"{sid} ({_SUFFRAGE_NAMES.get(s, s)})" for sid, s in config) or "(empty)"
+    @property
+    def leader_term(self) -> int:
+        """The current (or, while there is none, the last) leader's term; 0 before the first."""
+        return self.leadership.leader_term
 
+    @property
+    def time_without_leader(self) -> int:
+        """Simulated ns without a leader (up to the last `run`)."""
+        return self.leadership.time_without_leader
 
-def _config_map(config: Configuration) -> dict[str, str]:
-    """A configuration as {server: suffrage name}, the structured twin of `_describe_config`."""
-    return {sid: _SUFFRAGE_NAMES.get(s, str(s)) for sid, s in config}
+    @property
+    def elections_started(self) -> int:
+        """Elections started by any server (each candidate's vote for itself)."""
+        return self.leadership.elections_started
+
+    @property
+    def leaders_elected(self) -> int:
+        """Elections won."""
+        return self.leadership.leaders_elected
+
+    @property
+    def leader_changes(self) -> int:
+        """How many times a (new) leader became known, the first one included."""
+        return self.leadership.leader_changes
+
+    def set_load(self, writes_per_second: float) -> None:
+        """Poisson client writes to the leader at this rate (0 stops them)."""
+        self.load.set_rate(writes_per_second)
+
+    @property
+    def writes_per_second(self) -> float:
+        """The current client write rate."""
+        return self.load.writes_per_second
+
+    @property
+    def writes_accepted(self) -> int:
+        """Client writes the leader took."""
+        return self.load.writes_accepted
+
+    @property
+    def writes_rejected(self) -> int:
+        """Client writes refused or lost (no leader, not the leader any more, a crash)."""
+        return self.load.writes_rejected
 
 
 __all__ = ["Cluster", "ServerSpecLite", "SimServer", "SimulationError"]
