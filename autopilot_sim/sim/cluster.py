@@ -197,6 +197,14 @@ class Cluster:
         """The process exits after a graceful leave (the network then refuses it, like a crash)."""
         self.crash(name)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Cluster:
+        """Refused, the same way on both builds: a running cluster's latency samplers and random
+        draws are closures over its random streams, which copy.deepcopy shares rather than copies,
+        so a copy would silently advance the original's streams. Re-run with the same seed to
+        replay a run, or deep-copy Raft nodes (notebook 6)."""
+        raise TypeError("a running Cluster cannot be deep-copied: its random streams would be shared with "
+                        "the copy; re-run the scenario with the same seed instead")
+
     @property
     def now(self) -> int:
         """Simulated time in integer nanoseconds."""
