@@ -510,3 +510,21 @@ def test_deep_copying_a_running_cluster_is_refused_with_the_reason() -> None:
     c.run(1 * S)
     with pytest.raises(TypeError, match="same seed"):
         copy.deepcopy(c)
+
+
+def test_the_fsm_hook_sees_only_committed_ranges_holding_a_marked_index() -> None:
+    """With apply_marks, a range without a mark is skipped (the hook would ignore it) and a
+    range with one covers everything committed since the previous call."""
+    c = make_cluster(3, writes_per_second=20)
+    calls: list[tuple[str, int, int]] = []
+    c.on_apply = lambda server, first, last: calls.append((server.name, first, last))
+    c.apply_marks = []
+    c.run(5 * S)
+    assert calls == []  # nothing marked: no call, however many writes committed
+    leader = c.leader()
+    assert leader is not None
+    mark = leader.node.last_index + 1
+    c.apply_marks.append(mark)
+    c.run(10 * S)
+    assert sorted(name for name, _, _ in calls) == sorted(c.servers)  # once per server
+    assert all(first <= mark <= last for _, first, last in calls)

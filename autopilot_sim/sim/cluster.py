@@ -30,6 +30,7 @@ Transport (hashicorp/raft NetworkTransport over TCP, as Nomad configures it):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -147,6 +148,10 @@ class Cluster:
         self.observers: list[Callable[[Cluster, SimServer, notes.Note], None]] = []
         # callable(server, first, last): indexes newly committed (the FSM)
         self.on_apply: Callable[[SimServer, int, int], None] | None = None
+        # The indexes the FSM hook cares about, sorted, or None for all: with marks, a newly
+        # committed range without one is not handed over (the Nomad layer's FSM looks only at its
+        # autopilot-config and barrier entries; a call per commit was a Python call per write).
+        self.apply_marks: list[int] | None = None
         # callable(server, events): serf events from a gossip node
         self.on_gossip_events: Callable[[SimServer, list[Any]], None] | None = None
         # Read-only taps on Raft sends (the web view): callables(src, dst, msg, sent_ns, arrives_ns or
@@ -297,7 +302,13 @@ class Cluster:
         if commit > server.applied and self.on_apply is not None:
             first = server.applied + 1
             server.applied = commit
-            self.on_apply(server, first, commit)
+            marks = self.apply_marks
+            if marks is None:
+                self.on_apply(server, first, commit)
+            else:
+                after = bisect_left(marks, first)
+                if after < len(marks) and marks[after] <= commit:
+                    self.on_apply(server, first, commit)
         safety = self.safety
         if safety is not None:
             log = node.log

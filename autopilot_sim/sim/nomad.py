@@ -96,6 +96,7 @@ class NomadLayer:
         self._gossip_generation: dict[str, int] = {}
         self._special: list[int] = []  # indexes of autopilot-config and barrier entries ever proposed
         cluster.on_apply = self._apply
+        cluster.apply_marks = self._special  # the same list: proposing an entry marks it at once
         cluster.on_gossip_events = self._on_gossip_events
         cluster.observers.append(self._on_note)
         names = list(cluster.servers)
