@@ -284,9 +284,13 @@ def evolve(record: _Record, **changes: Any) -> _Record:
     through object.__setattr__). These records have no __post_init__ and every field is an
     __init__ field, so copying the slots is the same thing (tests/test_autopilot_model.py
     compares the two on every record type)."""
-    new = _new(type(record))
-    for name in type(record).__slots__:  # type: ignore[attr-defined]
-        _set(new, name, changes.pop(name) if name in changes else getattr(record, name))
-    if changes:
-        raise TypeError(f"{type(record).__name__} has no field {next(iter(changes))!r}")
+    cls = type(record)
+    slots = cls.__slots__  # type: ignore[attr-defined]
+    new = _new(cls)
+    for name in slots:
+        _set(new, name, getattr(record, name))
+    for name, value in changes.items():
+        if name not in slots:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        _set(new, name, value)
     return new

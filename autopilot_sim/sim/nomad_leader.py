@@ -86,6 +86,8 @@ class LeaderDuties:
         self._pending_members: list[Any] = []
         #: known_servers' last record per member: (serf status, tags, Server), reused while unchanged.
         self._known: dict[str, tuple[str, Any, Server]] = {}
+        self._raft_config: object = None  # raft_servers' source configuration and its records
+        self._raft_servers: tuple[RaftServer, ...] = ()
         layer.propose(server, BARRIER, None)  # establishLeadership waits for it to be applied
 
     @property
@@ -177,18 +179,26 @@ class LeaderDuties:
     # ------------------------------------------------------------------ autopilot state
 
     def known_servers(self) -> dict[str, Server]:
-        """autopilotServers: serf members of the region (1.11: every status; 2.0: alive only)."""
+        """autopilotServers: serf members of the region (1.11: every status; 2.0: alive only).
+
+        Each record carries the NodeType the promoter gave the server at the last tick. Nomad's
+        records have none; the state builder overwrites it with the promoter's value every tick
+        and no rule reads it, so the state is the same, and an unchanged server then needs no
+        copy (two per server per tick otherwise)."""
         gossip = self.server.gossip
         known: dict[str, Server] = {}
         if gossip is None:
             return known
         seen = self._known
+        typed = self.state.servers if self.state is not None else {}
         for name, status in gossip.members().items():
             if self.layer.profile == "2.0" and status not in ("alive", "leaving"):
                 continue
             tags = gossip.tags_of(name) or ()
+            before = typed.get(name)
+            node_type = before.server.node_type if before is not None else ""
             last = seen.get(name)
-            if last is not None and last[0] == status and last[1] == tags:
+            if last is not None and last[0] == status and last[1] == tags and last[2].node_type == node_type:
                 known[name] = last[2]  # unchanged member: the same (frozen) record as last tick
                 continue
             meta = dict(tags)
@@ -196,13 +206,19 @@ class LeaderDuties:
                 continue
             server = Server(id=name, name=f"{name}.{self.layer.region}", address=name,
                             node_status=_NODE_STATUS.get(status, "unknown"),
-                            version=meta.get("build", ""), meta=meta, raft_version=3)
+                            version=meta.get("build", ""), meta=meta, raft_version=3, node_type=node_type)
             seen[name] = (status, tags, server)
             known[name] = server
         return known
 
-    def raft_servers(self) -> list[RaftServer]:
-        return [RaftServer(sid, sid, suffrage) for sid, suffrage in self.server.node.latest_config]
+    def raft_servers(self) -> tuple[RaftServer, ...]:
+        """The leader's latest Raft configuration as autopilot's records (rebuilt only when the
+        configuration changes: it is an immutable tuple, replaced on every change)."""
+        config = self.server.node.latest_config
+        if config is not self._raft_config:
+            self._raft_config = config
+            self._raft_servers = tuple(RaftServer(sid, sid, suffrage) for sid, suffrage in config)
+        return self._raft_servers
 
     def update_tick(self) -> None:
         """One state update: fetch stats (deadline interval/2), then build the state."""
@@ -366,7 +382,7 @@ class _Tick:
     pending: set[str]
     latest_index: int  # the leader's own last index and last log term at the tick's start
     last_term: int
-    raft_servers: list[RaftServer]  # the Raft configuration at the tick's start
+    raft_servers: tuple[RaftServer, ...]  # the Raft configuration at the tick's start
     done: bool = False
 
 
