@@ -30,6 +30,10 @@ from types import ModuleType
 #: The hot path (benchmarks/bench_engine.py: per-message delivery, the Raft node, timers, the
 #: safety checks, gossip). Package __init__ modules stay pure.
 COMPILED_MODULES: tuple[str, ...] = (
+    "autopilot_sim.gossip.config",
+    "autopilot_sim.gossip.memberlist",
+    "autopilot_sim.gossip.node",
+    "autopilot_sim.gossip.queue",
     "autopilot_sim.raft.commitment",
     "autopilot_sim.raft.configuration",
     "autopilot_sim.raft.election",

@@ -207,6 +207,7 @@ def test_suspect_is_never_visible_to_serf() -> None:
     assert h.status("s1", "s3") == "failed" and h.status("s2", "s3") == "failed"
 
 
+@pytest.mark.pure_python  # spies on Memberlist._apply_awareness
 @pytest.mark.parametrize(("n", "rise"), [(3, 1), (5, 3)])
 def test_failed_probe_raises_lifeguard_health(n: int, rise: int) -> None:
     # A probe of the crashed node asks min(3, n - 2) helpers whose nacks (t0 + ~6 s) miss the

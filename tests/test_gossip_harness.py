@@ -25,6 +25,8 @@ import sys
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
+import pytest
+
 from autopilot_sim.durations import MILLISECOND, SECOND
 from autopilot_sim.gossip import GossipConfig, GossipNode, SerfEvent, is_stream
 
@@ -294,6 +296,7 @@ def test_harness_drops_cut_links_and_keeps_time() -> None:
     assert h.nodes["b"].members() == {"b": "alive"}
 
 
+@pytest.mark.pure_python  # spies on GossipNode.on_timer
 def test_lone_node_is_quiet() -> None:
     h = Harness(["a"], seed=2)
     h.start("a")
