@@ -124,3 +124,18 @@ def test_cli_start_up_and_a_run_import_no_heavy_module() -> None:
              "print(sorted(m for m in heavy[:3] if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "[]"]
+
+
+def test_a_run_raises_the_collector_threshold_and_restores_it() -> None:
+    import gc
+
+    from autopilot_sim.sim.collector import RUN_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == max(RUN_THRESHOLD, before[0])
+        assert gc.get_threshold()[1:] == before[1:]
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a failing run")
+    assert gc.get_threshold() == before

@@ -19,6 +19,7 @@ from autopilot_sim.raft.messages import NONVOTER, STAGING, VOTER
 from autopilot_sim.raft.roles import FOLLOWER
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.sim.cluster import Cluster, ServerSpecLite, SimulationError
+from autopilot_sim.sim.collector import fewer_collections
 from autopilot_sim.sim.expectations import ExpectationResult, evaluate
 from autopilot_sim.sim.invariants import SafetyViolation
 from autopilot_sim.sim.metrics import scenario_metrics
@@ -378,15 +379,16 @@ class Simulation:
         if advance is None:
             advance = self.cluster.run
         try:
-            if progress is None:
-                advance(self.duration)
-            else:
-                step = max(1, self.duration // 200)
-                t = 0
-                while t < self.duration:
-                    t = min(self.duration, t + step)
-                    advance(t)
-                    progress(t, self.duration)
+            with fewer_collections():
+                if progress is None:
+                    advance(self.duration)
+                else:
+                    step = max(1, self.duration // 200)
+                    t = 0
+                    while t < self.duration:
+                        t = min(self.duration, t + step)
+                        advance(t)
+                        progress(t, self.duration)
         except SafetyViolation as exc:
             error = str(exc)
             self.recorder.event(exc.t_ns, "safety_violation", str(exc), rule=exc.rule, servers=exc.servers)
