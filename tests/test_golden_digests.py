@@ -3,8 +3,9 @@
 Runs every scenario of the library (`scenarios/*.yaml`, each with its own seed, as
 `tests/test_scenario_library.py` runs them), the runs of the determinism tests (the demo with
 seeds 3, 7 and 8 as `tests/test_cli_run.py` runs it; the engine fault sequence of
-`tests/test_engine.py` with seeds 21 and 22) and two Raft-only engine runs (a 5-server cluster at
-10 writes/s, with and without disk latency), and compares the SHA-256 of every run-directory file
+`tests/test_engine.py` with seeds 21 and 22), two Raft-only engine runs (a 5-server cluster at
+10 writes/s, with and without disk latency) and two under the Raft paper's rules (its vote rules
+with its timing and with hashicorp/raft's), and compares the SHA-256 of every run-directory file
 (timeline.jsonl, events.jsonl, summary.json, scenario.yaml) — or, for engine-level runs, of the
 events, stats, logs and counters — with the digests recorded in
 `tests/testdata/golden-digests.json`.
@@ -88,6 +89,33 @@ def _raft_only(disk: bool) -> dict[str, str]:
     return _cluster_digests(cluster)
 
 
+def _paper_rules(paper_timing: bool) -> dict[str, str]:
+    """The Raft paper's rules, which no library scenario uses: its vote rules without pre-vote,
+    with its timing (150-300 ms election timeouts, 50 ms heartbeats) or with hashicorp/raft's.
+    A leader crash, then a partition of two servers and its heal, under load on a lossy LAN."""
+    from autopilot_sim.durations import MILLISECOND, SECOND
+    from autopilot_sim.raft.timing import RaftTiming
+    from autopilot_sim.sim.cluster import Cluster, ServerSpecLite
+    from autopilot_sim.sim.network import Latency, Network
+
+    if paper_timing:
+        timing = RaftTiming(prevote=False, election_timeout_range=(150 * MILLISECOND, 300 * MILLISECOND),
+                            heartbeat_interval=50 * MILLISECOND, vote_rules="paper")
+    else:
+        timing = RaftTiming(prevote=False, vote_rules="paper")
+    network = Network(5, Latency("uniform", min=1 * MILLISECOND, max=5 * MILLISECOND), 0.01)
+    cluster = Cluster([ServerSpecLite(f"node{i}") for i in range(1, 6)], timing, network, seed=5,
+                      writes_per_second=10)
+    cluster.run(5 * SECOND)
+    cluster.crash(cluster.leader_name or "node1")
+    cluster.run(8 * SECOND)
+    network.partition([["node1", "node2"]])
+    cluster.run(12 * SECOND)
+    network.heal()
+    cluster.run(20 * SECOND)
+    return _cluster_digests(cluster)
+
+
 def cases() -> dict[str, Callable[[], dict[str, str]]]:
     """Every guarded run, by a stable name."""
     out: dict[str, Callable[[], dict[str, str]]] = {}
@@ -99,6 +127,8 @@ def cases() -> dict[str, Callable[[], dict[str, str]]]:
         out[f"engine/faults-seed{seed}"] = lambda seed=seed: _engine_fault_sequence(seed)
     out["engine/raft-only"] = lambda: _raft_only(False)
     out["engine/raft-only-disk"] = lambda: _raft_only(True)
+    out["engine/paper-timing"] = lambda: _paper_rules(True)
+    out["engine/paper-votes-hashicorp-timing"] = lambda: _paper_rules(False)
     return out
 
 
