@@ -133,7 +133,7 @@ def _stable_leader(cluster: Cluster, settle: int, step: int, limit: int) -> tupl
     elected: dict[str, Any] = {}
 
     def watch(_cluster: Cluster, server: Any, note: Any) -> None:
-        if note.kind == "leader":
+        if type(note) is notes.LeaderElected:
             elected.update(name=server.name, term=note.term, at=cluster.now)
 
     cluster.observers.append(watch)
