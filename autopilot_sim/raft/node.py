@@ -73,7 +73,7 @@ from autopilot_sim.raft.roles import (  # re-exported: the node's public names
 from autopilot_sim.raft.timing import RaftTiming
 from autopilot_sim.raft.timing_models import random_timeout, timing_model
 from autopilot_sim.raft.votes import PAPER, paper_vote
-from autopilot_sim.timer import NOT_ARMED, Timer
+from autopilot_sim.timer import Timer
 
 LEASE_MIN_CHECK: Final = 10 * MILLISECOND
 _SENTINEL = Entry(0, 0, NOOP)
@@ -170,8 +170,7 @@ class RaftNode(Election, Replication, Commitment):
     def _arm(self, key: str | Timer, deadline: int | None) -> None:
         """Arm (or, with None, disarm) a timer: a per-peer `Timer`, or one of the node's by key."""
         timer = key if isinstance(key, Timer) else self._own_timers[key]
-        timer.deadline = NOT_ARMED if deadline is None else deadline
-        self.timer_requests.append(timer)
+        self.timer_requests.append(timer.disarm() if deadline is None else timer.arm(deadline))
 
     def _next_rpc(self) -> int:
         self._rpc_seq += 1
@@ -239,8 +238,7 @@ class RaftNode(Election, Replication, Commitment):
         self._enter_follower(now)
         if previous == CANDIDATE and self.timing.vote_rules == PAPER:
             # LogCabin's stepDown keeps the running timer: the round's deadline, which both
-            # timing models record (before, hashicorp timing left it 0 and the timer was armed
-            # in the past).
+            # timing models record.
             self._arm(T_FOLLOWER, self._election_at)
 
     def _leave_leader(self, now: int) -> None:

@@ -89,7 +89,7 @@ class CoreTimers:
             timer.event_at = busy
             loop.push(busy, fire, (process, timer, busy, epoch))
             return False
-        timer.deadline = NOT_ARMED
+        timer.disarm()
         del self.armed[timer]
         return True
 
@@ -102,7 +102,7 @@ class CoreTimers:
         for _, _, _, timer in overdue:
             deadline = timer.deadline
             if 0 <= deadline <= now and timer in armed:
-                timer.deadline = NOT_ARMED
+                timer.disarm()
                 timer.event_at = NOT_ARMED
                 del armed[timer]
                 yield timer
@@ -110,5 +110,5 @@ class CoreTimers:
     def clear(self) -> None:
         """Forget every timer (the process crashed, or its core was replaced)."""
         for timer in self.armed:
-            timer.deadline = NOT_ARMED
+            timer.disarm()
         self.armed.clear()
